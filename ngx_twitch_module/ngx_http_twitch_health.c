@@ -1,0 +1,146 @@
+
+/*
+ * Copyright (C) The twitch-nginx authors
+ */
+
+
+/*
+ * GET /api/health: a real round trip to PostgreSQL (SELECT 1 through the
+ * pool) and to Redis (PING on the command connection, and the subscriber
+ * connection up or reconnecting), both at once; 200 when both answer, else 503 naming
+ * what is down.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_twitch_health.h"
+
+
+typedef struct {
+    ngx_uint_t  pending;
+    ngx_uint_t  postgres;
+    ngx_uint_t  redis;
+} ngx_http_twitch_health_t;
+
+
+static void ngx_http_twitch_health_pg_done(ngx_http_twitch_ctx_t *ctx,
+    PGresult *res, ngx_int_t rc);
+static void ngx_http_twitch_health_redis_done(ngx_http_twitch_ctx_t *ctx,
+    redisReply *reply);
+static ngx_int_t ngx_http_twitch_health_respond(ngx_http_twitch_ctx_t *ctx);
+
+
+static ngx_http_twitch_pg_stmt_t  ngx_http_twitch_health_stmt = {
+    "health", "SELECT 1", 0, 0
+};
+
+
+ngx_int_t
+ngx_http_twitch_health_handler(ngx_http_twitch_ctx_t *ctx)
+{
+    const char                *argv[1];
+    size_t                     lens[1];
+    ngx_http_twitch_health_t  *h;
+
+    h = ngx_pcalloc(ctx->request->pool, sizeof(ngx_http_twitch_health_t));
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->data = h;
+
+    if (ngx_http_twitch_api_pg(ctx, &ngx_http_twitch_health_stmt, NULL,
+                               ngx_http_twitch_health_pg_done)
+        == NGX_OK)
+    {
+        h->pending++;
+    }
+
+    argv[0] = "PING";
+    lens[0] = sizeof("PING") - 1;
+
+    if (ngx_http_twitch_api_redis(ctx, ngx_http_twitch_health_redis_done,
+                                  1, argv, lens)
+        == NGX_OK)
+    {
+        h->pending++;
+    }
+
+    if (h->pending == 0) {
+        return ngx_http_twitch_health_respond(ctx);
+    }
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_twitch_health_pg_done(ngx_http_twitch_ctx_t *ctx, PGresult *res,
+    ngx_int_t rc)
+{
+    ngx_http_twitch_health_t  *h = ctx->data;
+
+    h->postgres = (rc == NGX_OK && PQntuples(res) == 1);
+
+    if (--h->pending == 0) {
+        ngx_http_twitch_api_finalize(ctx,
+                                     ngx_http_twitch_health_respond(ctx));
+    }
+}
+
+
+static void
+ngx_http_twitch_health_redis_done(ngx_http_twitch_ctx_t *ctx,
+    redisReply *reply)
+{
+    ngx_http_twitch_health_t  *h = ctx->data;
+
+    h->redis = reply != NULL
+               && reply->type == REDIS_REPLY_STATUS
+               && ngx_strcmp(reply->str, "PONG") == 0
+               && ngx_http_twitch_redis_sub_alive(ctx->tmcf->redis);
+
+    if (--h->pending == 0) {
+        ngx_http_twitch_api_finalize(ctx,
+                                     ngx_http_twitch_health_respond(ctx));
+    }
+}
+
+
+static ngx_int_t
+ngx_http_twitch_health_respond(ngx_http_twitch_ctx_t *ctx)
+{
+    yajl_gen                   g;
+    ngx_uint_t                 ok;
+    ngx_http_twitch_health_t  *h = ctx->data;
+
+    g = ngx_http_twitch_json_gen(ctx->request->pool);
+    if (g == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ok = h->postgres && h->redis;
+
+    if (!ok) {
+        ngx_log_error(NGX_LOG_WARN, ctx->request->connection->log, 0,
+                      "twitch health: postgres %s, redis %s",
+                      h->postgres ? "up" : "down", h->redis ? "up" : "down");
+    }
+
+    (void) yajl_gen_map_open(g);
+    ngx_http_twitch_json_key(g, "status");
+    ngx_http_twitch_json_cstr(g, ok ? "ok" : "unavailable");
+    ngx_http_twitch_json_key(g, "postgres");
+    ngx_http_twitch_json_cstr(g, h->postgres ? "up" : "down");
+    ngx_http_twitch_json_key(g, "redis");
+    ngx_http_twitch_json_cstr(g, h->redis ? "up" : "down");
+    (void) yajl_gen_map_close(g);
+
+    return ngx_http_twitch_api_send(ctx,
+                                    ok ? NGX_HTTP_OK
+                                       : NGX_HTTP_SERVICE_UNAVAILABLE,
+                                    g);
+}
