@@ -8,7 +8,7 @@
 SHELL := /bin/bash
 
 ROOT := $(CURDIR)
-BUILD := $(ROOT)/build
+BUILD ?= $(ROOT)/build
 NGX_SRC := /usr/share/nginx/src
 NGX_BUILD := $(BUILD)/nginx
 MODULES := $(NGX_BUILD)/objs/ngx_http_twitch_module.so \
@@ -22,23 +22,27 @@ DEB_PACKAGES := \
     libpq-dev libhiredis-dev libyajl-dev libcrypt-dev \
     postgresql-15 postgresql-client-15 redis-server \
     libtest-base-perl libipc-run-perl libtext-diff-perl \
-    liblist-moreutils-perl libjson-pp-perl
+    liblist-moreutils-perl libjson-pp-perl \
+    ffmpeg libavformat-dev libavcodec-dev libavfilter-dev libswscale-dev \
+    libswresample-dev libavutil-dev
 
 # make run
 HTTP_PORT ?= 8080
 RTMP_PORT ?= 1935
 PG_PORT ?= 54329
 REDIS_PORT ?= 63799
-RUN_ENV := TWITCH_VAR=$(ROOT)/var HTTP_PORT=$(HTTP_PORT) \
+RUN_ENV := TWITCH_VAR=$(ROOT)/var MODULES_DIR=$(NGX_BUILD)/objs \
+           HTTP_PORT=$(HTTP_PORT) \
            RTMP_PORT=$(RTMP_PORT) PG_PORT=$(PG_PORT) REDIS_PORT=$(REDIS_PORT)
 
 # make test: its own ports and directories, so it runs beside make run
-TEST_VAR := $(ROOT)/var/test
+TEST_VAR ?= $(ROOT)/var/test
 TEST_HTTP_PORT ?= 19840
 TEST_RTMP_PORT ?= 19350
 TEST_PG_PORT ?= 25432
 TEST_REDIS_PORT ?= 26379
-TEST_ENV := TWITCH_VAR=$(TEST_VAR) HTTP_PORT=$(TEST_HTTP_PORT) \
+TEST_ENV := TWITCH_VAR=$(TEST_VAR) MODULES_DIR=$(NGX_BUILD)/objs \
+            HTTP_PORT=$(TEST_HTTP_PORT) \
             RTMP_PORT=$(TEST_RTMP_PORT) PG_PORT=$(TEST_PG_PORT) \
             REDIS_PORT=$(TEST_REDIS_PORT) PG_FSYNC=off REDIS_SAVE=""
 PROVE_ENV := $(TEST_ENV) \
@@ -79,7 +83,13 @@ deps:
 
 build: deps $(MODULES)
 
-$(NGX_BUILD)/objs/Makefile: config
+# configure lists the sources: run it again when files come or go
+SRC_LIST := $(BUILD)/sources.list
+$(shell mkdir -p $(BUILD) && ls config ngx_twitch_module/*.[ch] \
+    ngx_twitch_chat/*.[ch] 2>/dev/null > $(SRC_LIST).new && \
+    (cmp -s $(SRC_LIST).new $(SRC_LIST) || mv $(SRC_LIST).new $(SRC_LIST)))
+
+$(NGX_BUILD)/objs/Makefile: config $(SRC_LIST)
 	rm -rf $(NGX_BUILD)
 	mkdir -p $(BUILD)
 	cp -r $(NGX_SRC) $(NGX_BUILD)

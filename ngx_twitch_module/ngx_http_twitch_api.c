@@ -17,19 +17,10 @@
 #include <ngx_http.h>
 
 #include "ngx_http_twitch_api.h"
-#include "ngx_http_twitch_health.h"
 
 
 #define NGX_HTTP_TWITCH_STATE_CHANGING                                        \
     (NGX_HTTP_POST|NGX_HTTP_PUT|NGX_HTTP_PATCH|NGX_HTTP_DELETE)
-
-
-typedef struct {
-    ngx_uint_t                  methods;
-    ngx_str_t                   path;
-    ngx_http_twitch_route_pt    handler;
-    ngx_uint_t                  body;
-} ngx_http_twitch_route_t;
 
 
 typedef struct {
@@ -58,14 +49,21 @@ static void ngx_http_twitch_api_redis_done(void *data, redisReply *reply);
 static void ngx_http_twitch_api_cleanup(void *data);
 
 
-static ngx_http_twitch_route_t  ngx_http_twitch_routes[] = {
+/* the route tables of the feature files, searched in this order */
 
-    { NGX_HTTP_GET|NGX_HTTP_HEAD,
-      ngx_string("/api/health"),
-      ngx_http_twitch_health_handler,
-      0 },
-
-    { 0, ngx_null_string, NULL, 0 }
+static ngx_http_twitch_route_t  *ngx_http_twitch_route_tables[] = {
+    ngx_http_twitch_health_routes,
+    ngx_http_twitch_auth_routes,
+    ngx_http_twitch_channels_routes,
+    ngx_http_twitch_categories_routes,
+    ngx_http_twitch_users_routes,
+    ngx_http_twitch_emotes_routes,
+    ngx_http_twitch_search_routes,
+    ngx_http_twitch_streams_routes,
+    ngx_http_twitch_moderation_routes,
+    ngx_http_twitch_admin_routes,
+    ngx_http_twitch_clips_routes,
+    NULL
 };
 
 
@@ -177,21 +175,24 @@ static ngx_http_twitch_route_t *
 ngx_http_twitch_api_route(ngx_http_request_t *r, ngx_http_twitch_ctx_t *ctx,
     ngx_uint_t *allow)
 {
-    ngx_http_twitch_route_t  *route;
+    ngx_http_twitch_route_t   *route, **table;
 
     *allow = 0;
 
-    for (route = ngx_http_twitch_routes; route->handler; route++) {
+    for (table = ngx_http_twitch_route_tables; *table; table++) {
 
-        if (!ngx_http_twitch_api_match(&route->path, &r->uri, ctx)) {
-            continue;
+        for (route = *table; route->handler; route++) {
+
+            if (!ngx_http_twitch_api_match(&route->path, &r->uri, ctx)) {
+                continue;
+            }
+
+            if (route->methods & r->method) {
+                return route;
+            }
+
+            *allow |= route->methods;
         }
-
-        if (route->methods & r->method) {
-            return route;
-        }
-
-        *allow |= route->methods;
     }
 
     return NULL;
@@ -614,7 +615,7 @@ ngx_http_twitch_api_pg_done(void *data, PGresult *res, ngx_int_t rc)
     ngx_http_twitch_op_t  *op = data;
 
     op->query = NULL;
-    op->pg_handler(op->ctx, res, rc);
+    ngx_http_twitch_api_continue(op->ctx, op->pg_handler(op->ctx, res, rc));
 }
 
 
@@ -624,7 +625,38 @@ ngx_http_twitch_api_redis_done(void *data, redisReply *reply)
     ngx_http_twitch_op_t  *op = data;
 
     op->cmd = NULL;
-    op->redis_handler(op->ctx, reply);
+    ngx_http_twitch_api_continue(op->ctx,
+                                 op->redis_handler(op->ctx, reply));
+}
+
+
+void
+ngx_http_twitch_api_continue(ngx_http_twitch_ctx_t *ctx, ngx_int_t rc)
+{
+    if (rc != NGX_DONE) {
+        ngx_http_twitch_api_finalize(ctx, rc);
+    }
+}
+
+
+ngx_int_t
+ngx_http_twitch_api_header(ngx_http_request_t *r, const char *name,
+    u_char *value, size_t len)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    h->key.data = (u_char *) name;
+    h->key.len = ngx_strlen(name);
+    h->value.data = value;
+    h->value.len = len;
+
+    return NGX_OK;
 }
 
 
@@ -634,6 +666,12 @@ ngx_http_twitch_api_cleanup(void *data)
     ngx_http_twitch_ctx_t  *ctx = data;
 
     ngx_uint_t  i;
+
+    if (ctx->cancel != NULL) {
+        /* a thread task still runs: it frees itself when done */
+        *ctx->cancel = 1;
+        ctx->cancel = NULL;
+    }
 
     for (i = 0; i < NGX_HTTP_TWITCH_API_MAX_OPS; i++) {
 

@@ -32,10 +32,54 @@ typedef struct ngx_http_twitch_ctx_s  ngx_http_twitch_ctx_t;
  */
 typedef ngx_int_t (*ngx_http_twitch_route_pt)(ngx_http_twitch_ctx_t *ctx);
 
-typedef void (*ngx_http_twitch_api_pg_pt)(ngx_http_twitch_ctx_t *ctx,
+
+/*
+ * A route: methods (NGX_HTTP_GET|...), a path pattern where a ":name"
+ * segment captures one URI segment into ctx->params[], the handler, and
+ * whether a JSON body is read (ctx->body) before the handler runs.  Each
+ * feature file exports a table ending with an entry whose handler is NULL.
+ */
+typedef struct {
+    ngx_uint_t                  methods;
+    ngx_str_t                   path;
+    ngx_http_twitch_route_pt    handler;
+    ngx_uint_t                  body;
+} ngx_http_twitch_route_t;
+
+
+extern ngx_http_twitch_route_t  ngx_http_twitch_health_routes[];
+extern ngx_http_twitch_route_t  ngx_http_twitch_auth_routes[];
+extern ngx_http_twitch_route_t  ngx_http_twitch_channels_routes[];
+extern ngx_http_twitch_route_t  ngx_http_twitch_categories_routes[];
+extern ngx_http_twitch_route_t  ngx_http_twitch_users_routes[];
+extern ngx_http_twitch_route_t  ngx_http_twitch_emotes_routes[];
+extern ngx_http_twitch_route_t  ngx_http_twitch_search_routes[];
+extern ngx_http_twitch_route_t  ngx_http_twitch_streams_routes[];
+extern ngx_http_twitch_route_t  ngx_http_twitch_moderation_routes[];
+extern ngx_http_twitch_route_t  ngx_http_twitch_admin_routes[];
+extern ngx_http_twitch_route_t  ngx_http_twitch_clips_routes[];
+
+/*
+ * Completion handlers return what a route handler returns: NGX_DONE while
+ * the request still waits, else the response's rc (the request is then
+ * finalized for them).
+ */
+typedef ngx_int_t (*ngx_http_twitch_api_pg_pt)(ngx_http_twitch_ctx_t *ctx,
     PGresult *res, ngx_int_t rc);
-typedef void (*ngx_http_twitch_api_redis_pt)(ngx_http_twitch_ctx_t *ctx,
-    redisReply *reply);
+typedef ngx_int_t (*ngx_http_twitch_api_redis_pt)(
+    ngx_http_twitch_ctx_t *ctx, redisReply *reply);
+
+
+typedef struct {
+    ngx_str_t                       id;
+    ngx_str_t                       username;
+    ngx_str_t                       email;
+    ngx_str_t                       display_name;
+    ngx_str_t                       avatar_url;
+    ngx_str_t                       role;
+    ngx_uint_t                      admin;
+    ngx_str_t                       session;
+} ngx_http_twitch_user_t;
 
 
 typedef struct {
@@ -57,6 +101,11 @@ struct ngx_http_twitch_ctx_s {
     ngx_uint_t                      nparams;
     ngx_http_twitch_json_t         *body;
     ngx_http_twitch_op_t            ops[NGX_HTTP_TWITCH_API_MAX_OPS];
+    ngx_http_twitch_user_t         *user;
+    ngx_http_twitch_route_pt        next;
+    ngx_uint_t                      required;
+    ngx_str_t                      *session_id;
+    ngx_uint_t                     *cancel;
     void                           *data;
 };
 
@@ -76,6 +125,11 @@ ngx_int_t ngx_http_twitch_api_send(ngx_http_twitch_ctx_t *ctx,
 ngx_int_t ngx_http_twitch_api_error(ngx_http_request_t *r, ngx_uint_t status,
     const char *message);
 void ngx_http_twitch_api_finalize(ngx_http_twitch_ctx_t *ctx, ngx_int_t rc);
+/* finalizes unless rc is NGX_DONE */
+void ngx_http_twitch_api_continue(ngx_http_twitch_ctx_t *ctx, ngx_int_t rc);
+/* adds a response header (name and value must outlive the request) */
+ngx_int_t ngx_http_twitch_api_header(ngx_http_request_t *r, const char *name,
+    u_char *value, size_t len);
 
 
 #endif /* _NGX_HTTP_TWITCH_API_H_INCLUDED_ */

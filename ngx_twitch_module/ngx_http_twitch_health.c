@@ -16,7 +16,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include "ngx_http_twitch_health.h"
+#include "ngx_http_twitch_api.h"
 
 
 typedef struct {
@@ -26,11 +26,23 @@ typedef struct {
 } ngx_http_twitch_health_t;
 
 
-static void ngx_http_twitch_health_pg_done(ngx_http_twitch_ctx_t *ctx,
+static ngx_int_t ngx_http_twitch_health_handler(ngx_http_twitch_ctx_t *ctx);
+static ngx_int_t ngx_http_twitch_health_pg_done(ngx_http_twitch_ctx_t *ctx,
     PGresult *res, ngx_int_t rc);
-static void ngx_http_twitch_health_redis_done(ngx_http_twitch_ctx_t *ctx,
-    redisReply *reply);
+static ngx_int_t ngx_http_twitch_health_redis_done(
+    ngx_http_twitch_ctx_t *ctx, redisReply *reply);
 static ngx_int_t ngx_http_twitch_health_respond(ngx_http_twitch_ctx_t *ctx);
+
+
+ngx_http_twitch_route_t  ngx_http_twitch_health_routes[] = {
+
+    { NGX_HTTP_GET|NGX_HTTP_HEAD,
+      ngx_string("/api/health"),
+      ngx_http_twitch_health_handler,
+      0 },
+
+    { 0, ngx_null_string, NULL, 0 }
+};
 
 
 static ngx_http_twitch_pg_stmt_t  ngx_http_twitch_health_stmt = {
@@ -38,7 +50,7 @@ static ngx_http_twitch_pg_stmt_t  ngx_http_twitch_health_stmt = {
 };
 
 
-ngx_int_t
+static ngx_int_t
 ngx_http_twitch_health_handler(ngx_http_twitch_ctx_t *ctx)
 {
     const char                *argv[1];
@@ -77,7 +89,7 @@ ngx_http_twitch_health_handler(ngx_http_twitch_ctx_t *ctx)
 }
 
 
-static void
+static ngx_int_t
 ngx_http_twitch_health_pg_done(ngx_http_twitch_ctx_t *ctx, PGresult *res,
     ngx_int_t rc)
 {
@@ -86,13 +98,14 @@ ngx_http_twitch_health_pg_done(ngx_http_twitch_ctx_t *ctx, PGresult *res,
     h->postgres = (rc == NGX_OK && PQntuples(res) == 1);
 
     if (--h->pending == 0) {
-        ngx_http_twitch_api_finalize(ctx,
-                                     ngx_http_twitch_health_respond(ctx));
+        return ngx_http_twitch_health_respond(ctx);
     }
+
+    return NGX_DONE;
 }
 
 
-static void
+static ngx_int_t
 ngx_http_twitch_health_redis_done(ngx_http_twitch_ctx_t *ctx,
     redisReply *reply)
 {
@@ -104,9 +117,10 @@ ngx_http_twitch_health_redis_done(ngx_http_twitch_ctx_t *ctx,
                && ngx_http_twitch_redis_sub_alive(ctx->tmcf->redis);
 
     if (--h->pending == 0) {
-        ngx_http_twitch_api_finalize(ctx,
-                                     ngx_http_twitch_health_respond(ctx));
+        return ngx_http_twitch_health_respond(ctx);
     }
+
+    return NGX_DONE;
 }
 
 

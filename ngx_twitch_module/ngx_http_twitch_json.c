@@ -363,6 +363,53 @@ ngx_http_twitch_json_copy(ngx_http_twitch_json_parser_t *p, ngx_str_t *dst,
 }
 
 
+void
+ngx_http_twitch_json_emit(yajl_gen g, ngx_http_twitch_json_t *v)
+{
+    ngx_http_twitch_json_t  *c;
+
+    switch (v->type) {
+
+    case NGX_HTTP_TWITCH_JSON_NULL:
+        (void) yajl_gen_null(g);
+        break;
+
+    case NGX_HTTP_TWITCH_JSON_BOOL:
+        (void) yajl_gen_bool(g, v->boolean ? 1 : 0);
+        break;
+
+    case NGX_HTTP_TWITCH_JSON_NUMBER:
+        (void) yajl_gen_number(g, (const char *) v->str.data, v->str.len);
+        break;
+
+    case NGX_HTTP_TWITCH_JSON_STRING:
+        (void) yajl_gen_string(g, v->str.data, v->str.len);
+        break;
+
+    case NGX_HTTP_TWITCH_JSON_OBJECT:
+        (void) yajl_gen_map_open(g);
+
+        for (c = v->child; c; c = c->next) {
+            (void) yajl_gen_string(g, c->key.data, c->key.len);
+            ngx_http_twitch_json_emit(g, c);
+        }
+
+        (void) yajl_gen_map_close(g);
+        break;
+
+    case NGX_HTTP_TWITCH_JSON_ARRAY:
+        (void) yajl_gen_array_open(g);
+
+        for (c = v->child; c; c = c->next) {
+            ngx_http_twitch_json_emit(g, c);
+        }
+
+        (void) yajl_gen_array_close(g);
+        break;
+    }
+}
+
+
 yajl_gen
 ngx_http_twitch_json_gen(ngx_pool_t *pool)
 {

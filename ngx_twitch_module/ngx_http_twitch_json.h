@@ -55,6 +55,9 @@ ngx_int_t ngx_http_twitch_json_parse(ngx_pool_t *pool, u_char *data,
 ngx_http_twitch_json_t *ngx_http_twitch_json_get(ngx_http_twitch_json_t *obj,
     const char *key);
 
+/* writes a parsed value back out */
+void ngx_http_twitch_json_emit(yajl_gen g, ngx_http_twitch_json_t *v);
+
 /* a generator freed with the pool */
 yajl_gen ngx_http_twitch_json_gen(ngx_pool_t *pool);
 

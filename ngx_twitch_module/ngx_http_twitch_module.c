@@ -107,6 +107,13 @@ static ngx_command_t  ngx_http_twitch_commands[] = {
       offsetof(ngx_http_twitch_main_conf_t, redis_command_timeout),
       NULL },
 
+    { ngx_string("twitch_session_ttl"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_twitch_main_conf_t, session_ttl),
+      NULL },
+
     { ngx_string("twitch_api"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_twitch_api,
@@ -187,6 +194,7 @@ ngx_http_twitch_create_main_conf(ngx_conf_t *cf)
      *     tmcf->redis_host = { 0, NULL };
      *     tmcf->redis_unix = { 0, NULL };
      *     tmcf->api_used = 0;
+     *     tmcf->thread_pool = NULL;
      *     tmcf->pg = NULL;
      *     tmcf->redis = NULL;
      */
@@ -198,6 +206,7 @@ ngx_http_twitch_create_main_conf(ngx_conf_t *cf)
     tmcf->redis_port = NGX_CONF_UNSET;
     tmcf->redis_connect_timeout = NGX_CONF_UNSET_MSEC;
     tmcf->redis_command_timeout = NGX_CONF_UNSET_MSEC;
+    tmcf->session_ttl = NGX_CONF_UNSET_MSEC;
 
     return tmcf;
 }
@@ -215,6 +224,7 @@ ngx_http_twitch_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_value(tmcf->redis_port, 6379);
     ngx_conf_init_msec_value(tmcf->redis_connect_timeout, 3000);
     ngx_conf_init_msec_value(tmcf->redis_command_timeout, 2000);
+    ngx_conf_init_msec_value(tmcf->session_ttl, 86400000);
 
     if (!tmcf->api_used) {
         return NGX_CONF_OK;
@@ -399,6 +409,14 @@ ngx_http_twitch_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     tmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_twitch_module);
     tmcf->api_used = 1;
+
+    if (tmcf->thread_pool == NULL) {
+        /* password hashing runs in the "default" thread pool */
+        tmcf->thread_pool = ngx_thread_pool_add(cf, NULL);
+        if (tmcf->thread_pool == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
 
     return NGX_CONF_OK;
 }

@@ -11,6 +11,7 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_http.h>
+#include <ngx_thread_pool.h>
 
 
 typedef struct ngx_http_twitch_pg_pool_s  ngx_http_twitch_pg_pool_t;
@@ -31,6 +32,8 @@ typedef struct {
     ngx_msec_t                  redis_command_timeout;
 
     ngx_flag_t                  api_used;
+    ngx_thread_pool_t          *thread_pool;
+    ngx_msec_t                  session_ttl;
 
     /* per-worker state, created in init_process */
     ngx_http_twitch_pg_pool_t  *pg;

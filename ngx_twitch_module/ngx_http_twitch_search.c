@@ -1,0 +1,23 @@
+
+/*
+ * Copyright (C) The twitch-nginx authors
+ */
+
+
+/*
+ * /api/search: channels, categories and users.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_twitch_api.h"
+#include "ngx_http_twitch_util.h"
+
+
+ngx_http_twitch_route_t  ngx_http_twitch_search_routes[] = {
+
+    { 0, ngx_null_string, NULL, 0 }
+};

@@ -1,0 +1,36 @@
+
+/*
+ * Copyright (C) The twitch-nginx authors
+ */
+
+
+#ifndef _NGX_HTTP_TWITCH_SESSION_H_INCLUDED_
+#define _NGX_HTTP_TWITCH_SESSION_H_INCLUDED_
+
+
+#include "ngx_http_twitch_api.h"
+
+
+/*
+ * Resolves the signed-in user from the session cookie into ctx->user,
+ * then continues with next(ctx).  Without a valid session, a required
+ * user gets 401; an optional one continues with ctx->user == NULL.
+ * Returns what a route handler returns.
+ */
+ngx_int_t ngx_http_twitch_session_user(ngx_http_twitch_ctx_t *ctx,
+    ngx_uint_t required, ngx_http_twitch_route_pt next);
+
+/* a fresh session for user_id: Set-Cookie, then next(ctx) */
+ngx_int_t ngx_http_twitch_session_start(ngx_http_twitch_ctx_t *ctx,
+    const char *user_id, ngx_http_twitch_route_pt next);
+
+/* ends the cookie's session server-side, clears the cookie, next(ctx) */
+ngx_int_t ngx_http_twitch_session_end(ngx_http_twitch_ctx_t *ctx,
+    ngx_http_twitch_route_pt next);
+
+/* ends every session of user_id (fire and forget) */
+void ngx_http_twitch_session_revoke_all(ngx_http_twitch_ctx_t *ctx,
+    const char *user_id);
+
+
+#endif /* _NGX_HTTP_TWITCH_SESSION_H_INCLUDED_ */
