@@ -124,7 +124,7 @@ status:
 test: build
 	@$(TEST_ENV) conf/platform.sh pg start
 	@$(TEST_ENV) conf/platform.sh redis start
-	@$(TEST_ENV) conf/platform.sh db
+	@$(TEST_ENV) conf/platform.sh db-reset
 	@perl -MTest::Nginx::Socket -e1 2>/dev/null || \
 	    export PERL5LIB=$(ROOT)/t/lib/fallback; \
 	$(PROVE_ENV) prove -I t/lib -r $(T); rc=$$?; \

@@ -8,6 +8,7 @@
 #   conf/platform.sh pg start|stop|status
 #   conf/platform.sh redis start|stop|status
 #   conf/platform.sh db             create role and database, migrate, seed
+#   conf/platform.sh db-reset       drop the database and Redis data, then db
 #   conf/platform.sh nginx start|stop|reload|conf
 #
 # Settings (environment):
@@ -144,6 +145,12 @@ db_setup() {
     if [ "$TWITCH_SEED" = 1 ]; then
         "$ROOT/db/seed.sh" "$PG_CONNINFO"
     fi
+}
+
+db_reset() {
+    psql_admin -d postgres -c "DROP DATABASE IF EXISTS $DB_NAME WITH (FORCE)"
+    redis-cli -h 127.0.0.1 -p "$REDIS_PORT" FLUSHALL >/dev/null
+    db_setup
 }
 
 redis_pid() { cat "$REDIS_DIR/redis.pid" 2>/dev/null || true; }
@@ -286,6 +293,7 @@ case "$cmd/$sub" in
     redis/stop)     redis_stop ;;
     redis/status)   redis_running ;;
     db/)            db_setup ;;
+    db-reset/)      db_reset ;;
     nginx/start)    nginx_start ;;
     nginx/stop)     nginx_stop ;;
     nginx/reload)   nginx_start ;;

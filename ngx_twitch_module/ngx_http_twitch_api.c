@@ -35,7 +35,7 @@ static ngx_uint_t ngx_http_twitch_api_match(ngx_str_t *pattern,
     ngx_str_t *uri, ngx_http_twitch_ctx_t *ctx);
 static ngx_int_t ngx_http_twitch_api_not_allowed(ngx_http_request_t *r,
     ngx_uint_t allow);
-static ngx_int_t ngx_http_twitch_api_check_csrf(ngx_http_request_t *r);
+static const char *ngx_http_twitch_api_check_csrf(ngx_http_request_t *r);
 static ngx_uint_t ngx_http_twitch_api_is_json(ngx_http_request_t *r);
 static void ngx_http_twitch_api_body_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_twitch_api_read_body(ngx_http_request_t *r,
@@ -84,6 +84,7 @@ ngx_http_twitch_api_handler(ngx_http_request_t *r)
     off_t                         len;
     ngx_int_t                     rc;
     ngx_uint_t                    allow;
+    const char                   *err;
     ngx_pool_cleanup_t           *cln;
     ngx_http_twitch_ctx_t        *ctx;
     ngx_http_twitch_route_t      *route;
@@ -126,14 +127,14 @@ ngx_http_twitch_api_handler(ngx_http_request_t *r)
     ctx->with_body = route->body;
 
     if (r->method & NGX_HTTP_TWITCH_STATE_CHANGING) {
-        rc = ngx_http_twitch_api_check_csrf(r);
+        err = ngx_http_twitch_api_check_csrf(r);
 
-        if (rc != NGX_OK) {
+        if (err != NULL) {
             if (ngx_http_discard_request_body(r) != NGX_OK) {
                 return NGX_HTTP_INTERNAL_SERVER_ERROR;
             }
 
-            return rc;
+            return ngx_http_twitch_api_error(r, NGX_HTTP_FORBIDDEN, err);
         }
     }
 
@@ -301,7 +302,7 @@ ngx_http_twitch_api_not_allowed(ngx_http_request_t *r, ngx_uint_t allow)
  * from this very host.
  */
 
-static ngx_int_t
+static const char *
 ngx_http_twitch_api_check_csrf(ngx_http_request_t *r)
 {
     u_char           *p, *last;
@@ -311,9 +312,8 @@ ngx_http_twitch_api_check_csrf(ngx_http_request_t *r)
     ngx_uint_t        i;
 
     if (!ngx_http_twitch_api_is_json(r)) {
-        return ngx_http_twitch_api_error(r, NGX_HTTP_FORBIDDEN,
-                   "state-changing requests must be sent with "
-                   "Content-Type: application/json");
+        return "state-changing requests must be sent with "
+               "Content-Type: application/json";
     }
 
     ngx_str_null(&origin);
@@ -343,7 +343,7 @@ ngx_http_twitch_api_check_csrf(ngx_http_request_t *r)
     }
 
     if (origin.len == 0) {
-        return NGX_OK;
+        return NULL;
     }
 
     p = ngx_strlcasestrn(origin.data, origin.data + origin.len,
@@ -360,7 +360,7 @@ ngx_http_twitch_api_check_csrf(ngx_http_request_t *r)
     if ((size_t) (last - p) == host.len
         && ngx_strncasecmp(p, host.data, host.len) == 0)
     {
-        return NGX_OK;
+        return NULL;
     }
 
 cross_site:
@@ -369,8 +369,7 @@ cross_site:
                   "twitch api: cross-site request from origin \"%V\" refused",
                   &origin);
 
-    return ngx_http_twitch_api_error(r, NGX_HTTP_FORBIDDEN,
-                                     "cross-site request refused");
+    return "cross-site request refused";
 }
 
 
@@ -409,8 +408,15 @@ ngx_http_twitch_api_body_handler(ngx_http_request_t *r)
 
     rc = ngx_http_twitch_api_read_body(r, ctx, &body);
 
+    if (rc == NGX_DECLINED) {
+        ngx_http_finalize_request(r,
+            ngx_http_twitch_api_error(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                      "request body is too large"));
+        return;
+    }
+
     if (rc != NGX_OK) {
-        ngx_http_finalize_request(r, rc);
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
@@ -450,7 +456,7 @@ ngx_http_twitch_api_body_handler(ngx_http_request_t *r)
 
 
 /*
- * Gathers the body into one buffer.  A body larger than
+ * Gathers the body into one buffer; NGX_DECLINED when it is too large.  A body larger than
  * client_body_buffer_size was written to a temporary file by nginx; it is
  * read back here (bounded by twitch_json_max_body, so a page-cache read
  * of at most that many bytes).
@@ -480,8 +486,7 @@ ngx_http_twitch_api_read_body(ngx_http_request_t *r,
     }
 
     if (size > (off_t) ctx->tlcf->json_max_body) {
-        return ngx_http_twitch_api_error(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
-                                         "request body is too large");
+        return NGX_DECLINED;
     }
 
     if (size == 0) {
@@ -490,7 +495,7 @@ ngx_http_twitch_api_read_body(ngx_http_request_t *r,
 
     p = ngx_pnalloc(r->pool, (size_t) size);
     if (p == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NGX_ERROR;
     }
 
     body->data = p;
@@ -510,7 +515,7 @@ ngx_http_twitch_api_read_body(ngx_http_request_t *r,
             ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                           "twitch api: cannot read the request body "
                           "from \"%V\"", &b->file->name);
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            return NGX_ERROR;
         }
 
         p += n;

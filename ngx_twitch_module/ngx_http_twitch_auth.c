@@ -584,7 +584,7 @@ static ngx_int_t
 ngx_http_twitch_login_verified(ngx_http_twitch_ctx_t *ctx, ngx_uint_t ok,
     const char *hash)
 {
-    const char              *argv[5];
+    const char              *argv[6];
     ngx_http_twitch_auth_t  *a = ctx->data;
 
     if (!ok || a->row == NULL) {
@@ -593,7 +593,8 @@ ngx_http_twitch_login_verified(ngx_http_twitch_ctx_t *ctx, ngx_uint_t ok,
         argv[2] = "2";
         argv[3] = a->ip_key;
         argv[4] = a->user_key;
-        ngx_http_twitch_auth_fire(ctx, 5, argv);
+        argv[5] = NGX_HTTP_TWITCH_LOGIN_WINDOW;
+        ngx_http_twitch_auth_fire(ctx, 6, argv);
 
         ngx_log_error(NGX_LOG_INFO, ctx->request->connection->log, 0,
                       "twitch api: failed login for \"%s\"", a->username);

@@ -654,8 +654,18 @@ ngx_http_twitch_redis_reply(redisAsyncContext *ac, void *r, void *privdata)
 {
     ngx_http_twitch_redis_cmd_t  *cmd = privdata;
 
+    redisReply  *reply = r;
+
     if (cmd->timer.timer_set) {
         ngx_del_timer(&cmd->timer);
+    }
+
+    if (reply != NULL && reply->type == REDIS_REPLY_ERROR
+        && cmd->handler == NULL)
+    {
+        /* nobody else sees the error of a fire-and-forget command */
+        ngx_log_error(NGX_LOG_ERR, cmd->rd->log, 0,
+                      "redis command failed: %*s", reply->len, reply->str);
     }
 
     if (cmd->handler != NULL && !cmd->rd->exiting) {
