@@ -176,23 +176,71 @@ static ngx_http_twitch_route_t *
 ngx_http_twitch_api_route(ngx_http_request_t *r, ngx_http_twitch_ctx_t *ctx,
     ngx_uint_t *allow)
 {
+    ngx_uint_t                 index;
     ngx_http_twitch_route_t   *route, **table;
 
     *allow = 0;
+    index = 0;
 
     for (table = ngx_http_twitch_route_tables; *table; table++) {
 
         for (route = *table; route->handler; route++) {
+
+            index++;
 
             if (!ngx_http_twitch_api_match(&route->path, &r->uri, ctx)) {
                 continue;
             }
 
             if (route->methods & r->method) {
+                ctx->route_index = index;
                 return route;
             }
 
+            if (*allow == 0) {
+                /* a 405 is counted on the first route of the path */
+                ctx->route_index = index;
+            }
+
             *allow |= route->methods;
+        }
+    }
+
+    return NULL;
+}
+
+
+ngx_uint_t
+ngx_http_twitch_api_route_count(void)
+{
+    ngx_uint_t                 n;
+    ngx_http_twitch_route_t   *route, **table;
+
+    n = 0;
+
+    for (table = ngx_http_twitch_route_tables; *table; table++) {
+        for (route = *table; route->handler; route++) {
+            n++;
+        }
+    }
+
+    return n;
+}
+
+
+ngx_http_twitch_route_t *
+ngx_http_twitch_api_route_at(ngx_uint_t i)
+{
+    ngx_uint_t                 n;
+    ngx_http_twitch_route_t   *route, **table;
+
+    n = 0;
+
+    for (table = ngx_http_twitch_route_tables; *table; table++) {
+        for (route = *table; route->handler; route++) {
+            if (++n == i) {
+                return route;
+            }
         }
     }
 
@@ -456,10 +504,10 @@ ngx_http_twitch_api_body_handler(ngx_http_request_t *r)
 
 
 /*
- * Gathers the body into one buffer; NGX_DECLINED when it is too large.  A body larger than
- * client_body_buffer_size was written to a temporary file by nginx; it is
- * read back here (bounded by twitch_json_max_body, so a page-cache read
- * of at most that many bytes).
+ * Gathers the body into one buffer; NGX_DECLINED when it is too large.
+ * A body larger than client_body_buffer_size was written to a temporary
+ * file by nginx; it is read back here (bounded by twitch_json_max_body,
+ * so a page-cache read of at most that many bytes).
  */
 
 static ngx_int_t
@@ -702,8 +750,9 @@ ngx_http_twitch_api_send(ngx_http_twitch_ctx_t *ctx, ngx_uint_t status,
     ngx_buf_t           *b;
     ngx_chain_t          out;
     ngx_table_elt_t     *h;
-    const u_char        *buf;
-    ngx_http_request_t  *r;
+    const u_char               *buf;
+    ngx_http_request_t         *r;
+    ngx_http_variable_value_t  *rid;
 
     r = ctx->request;
 
@@ -726,6 +775,18 @@ ngx_http_twitch_api_send(ngx_http_twitch_ctx_t *ctx, ngx_uint_t status,
     h->hash = 1;
     ngx_str_set(&h->key, "Cache-Control");
     ngx_str_set(&h->value, "no-store");
+
+    if (ctx->tmcf->request_id_index != NGX_ERROR) {
+        rid = ngx_http_get_indexed_variable(r, ctx->tmcf->request_id_index);
+
+        if (rid != NULL && !rid->not_found
+            && ngx_http_twitch_api_header(r, "X-Request-Id", rid->data,
+                                          rid->len)
+               != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
 
     /* the generator, and so buf, lives until the request pool goes */
 

@@ -97,6 +97,7 @@ struct ngx_http_twitch_ctx_s {
     ngx_http_twitch_loc_conf_t     *tlcf;
     ngx_http_twitch_route_pt        handler;
     ngx_uint_t                      with_body;
+    ngx_uint_t                      route_index;
     ngx_str_t                       params[NGX_HTTP_TWITCH_API_MAX_PARAMS];
     ngx_uint_t                      nparams;
     ngx_http_twitch_json_t         *body;
@@ -111,6 +112,9 @@ struct ngx_http_twitch_ctx_s {
 
 
 ngx_int_t ngx_http_twitch_api_handler(ngx_http_request_t *r);
+/* the routes, numbered from 1 in table order (metrics labels) */
+ngx_uint_t ngx_http_twitch_api_route_count(void);
+ngx_http_twitch_route_t *ngx_http_twitch_api_route_at(ngx_uint_t i);
 
 /* starts a query/command for the request; NGX_DECLINED when unavailable */
 ngx_int_t ngx_http_twitch_api_pg(ngx_http_twitch_ctx_t *ctx,

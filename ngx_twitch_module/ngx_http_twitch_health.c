@@ -7,8 +7,8 @@
 /*
  * GET /api/health: a real round trip to PostgreSQL (SELECT 1 through the
  * pool) and to Redis (PING on the command connection, and the subscriber
- * connection up or reconnecting), both at once; 200 when both answer, else 503 naming
- * what is down.
+ * connection up or reconnecting), both at once; 200 when both answer,
+ * else 503 naming what is down.
  */
 
 

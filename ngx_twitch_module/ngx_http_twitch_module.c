@@ -19,6 +19,7 @@
 #include "ngx_http_twitch_pg.h"
 #include "ngx_http_twitch_redis.h"
 #include "ngx_http_twitch_api.h"
+#include "ngx_http_twitch_metrics.h"
 
 
 typedef struct {
@@ -40,6 +41,10 @@ static char *ngx_http_twitch_api(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_twitch_set_bounded(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_twitch_metrics(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_int_t ngx_http_twitch_postconfiguration(ngx_conf_t *cf);
+static ngx_int_t ngx_http_twitch_log_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_twitch_init_process(ngx_cycle_t *cycle);
 static void ngx_http_twitch_exit_process(ngx_cycle_t *cycle);
 
@@ -121,6 +126,13 @@ static ngx_command_t  ngx_http_twitch_commands[] = {
       0,
       NULL },
 
+    { ngx_string("twitch_metrics"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_twitch_metrics,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("twitch_json_max_body"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_size_slot,
@@ -141,7 +153,7 @@ static ngx_command_t  ngx_http_twitch_commands[] = {
 
 static ngx_http_module_t  ngx_http_twitch_module_ctx = {
     NULL,                                  /* preconfiguration */
-    NULL,                                  /* postconfiguration */
+    ngx_http_twitch_postconfiguration,     /* postconfiguration */
 
     ngx_http_twitch_create_main_conf,      /* create main configuration */
     ngx_http_twitch_init_main_conf,        /* init main configuration */
@@ -195,6 +207,7 @@ ngx_http_twitch_create_main_conf(ngx_conf_t *cf)
      *     tmcf->redis_unix = { 0, NULL };
      *     tmcf->api_used = 0;
      *     tmcf->thread_pool = NULL;
+     *     tmcf->metrics_zone = NULL;
      *     tmcf->pg = NULL;
      *     tmcf->redis = NULL;
      */
@@ -207,6 +220,7 @@ ngx_http_twitch_create_main_conf(ngx_conf_t *cf)
     tmcf->redis_connect_timeout = NGX_CONF_UNSET_MSEC;
     tmcf->redis_command_timeout = NGX_CONF_UNSET_MSEC;
     tmcf->session_ttl = NGX_CONF_UNSET_MSEC;
+    tmcf->request_id_index = NGX_ERROR;
 
     return tmcf;
 }
@@ -395,6 +409,7 @@ ngx_http_twitch_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_twitch_loc_conf_t *tlcf = conf;
 
+    ngx_str_t                     rid = ngx_string("request_id");
     ngx_http_core_loc_conf_t     *clcf;
     ngx_http_twitch_main_conf_t  *tmcf;
 
@@ -416,6 +431,17 @@ ngx_http_twitch_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         if (tmcf->thread_pool == NULL) {
             return NGX_CONF_ERROR;
         }
+    }
+
+    if (tmcf->request_id_index == NGX_ERROR) {
+        tmcf->request_id_index = ngx_http_get_variable_index(cf, &rid);
+        if (tmcf->request_id_index == NGX_ERROR) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (ngx_http_twitch_metrics_add_zone(cf, tmcf) != NGX_OK) {
+        return NGX_CONF_ERROR;
     }
 
     return NGX_CONF_OK;
@@ -467,6 +493,64 @@ ngx_http_twitch_set_bounded(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+static char *
+ngx_http_twitch_metrics(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_core_loc_conf_t     *clcf;
+    ngx_http_twitch_main_conf_t  *tmcf;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    if (clcf->handler != NULL) {
+        return "is duplicate";
+    }
+
+    clcf->handler = ngx_http_twitch_metrics_handler;
+
+    tmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_twitch_module);
+
+    if (ngx_http_twitch_metrics_add_zone(cf, tmcf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_twitch_postconfiguration(ngx_conf_t *cf)
+{
+    ngx_http_handler_pt        *h;
+    ngx_http_core_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_LOG_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_twitch_log_handler;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_twitch_log_handler(ngx_http_request_t *r)
+{
+    ngx_http_twitch_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_twitch_module);
+
+    if (ctx != NULL) {
+        ngx_http_twitch_metrics_log(r, ctx);
+    }
+
+    return NGX_OK;
+}
+
+
 static ngx_int_t
 ngx_http_twitch_init_process(ngx_cycle_t *cycle)
 {
@@ -490,6 +574,10 @@ ngx_http_twitch_init_process(ngx_cycle_t *cycle)
         if (tmcf->redis == NULL) {
             return NGX_ERROR;
         }
+    }
+
+    if (ngx_http_twitch_metrics_init_process(cycle, tmcf) != NGX_OK) {
+        return NGX_ERROR;
     }
 
     return NGX_OK;

@@ -33,6 +33,8 @@ typedef struct {
 
     ngx_flag_t                  api_used;
     ngx_thread_pool_t          *thread_pool;
+    ngx_shm_zone_t             *metrics_zone;
+    ngx_int_t                   request_id_index;
     ngx_msec_t                  session_ttl;
 
     /* per-worker state, created in init_process */
