@@ -60,6 +60,8 @@ static ngx_int_t ngx_http_twitch_login_found(ngx_http_twitch_ctx_t *ctx,
     PGresult *res, ngx_int_t rc);
 static ngx_int_t ngx_http_twitch_login_verified(ngx_http_twitch_ctx_t *ctx,
     ngx_uint_t ok, const char *hash);
+static ngx_int_t ngx_http_twitch_login_failed(ngx_http_twitch_ctx_t *ctx,
+    redisReply *reply);
 static ngx_int_t ngx_http_twitch_login_respond(ngx_http_twitch_ctx_t *ctx);
 static ngx_int_t ngx_http_twitch_logout_done(ngx_http_twitch_ctx_t *ctx);
 static ngx_int_t ngx_http_twitch_me_user(ngx_http_twitch_ctx_t *ctx);
@@ -584,6 +586,8 @@ static ngx_int_t
 ngx_http_twitch_login_verified(ngx_http_twitch_ctx_t *ctx, ngx_uint_t ok,
     const char *hash)
 {
+    size_t                   lens[6];
+    ngx_uint_t               i;
     const char              *argv[6];
     ngx_http_twitch_auth_t  *a = ctx->data;
 
@@ -594,13 +598,24 @@ ngx_http_twitch_login_verified(ngx_http_twitch_ctx_t *ctx, ngx_uint_t ok,
         argv[3] = a->ip_key;
         argv[4] = a->user_key;
         argv[5] = NGX_HTTP_TWITCH_LOGIN_WINDOW;
-        ngx_http_twitch_auth_fire(ctx, 6, argv);
 
         ngx_log_error(NGX_LOG_INFO, ctx->request->connection->log, 0,
                       "twitch api: failed login for \"%s\"", a->username);
 
-        return ngx_http_twitch_api_error(ctx->request, NGX_HTTP_UNAUTHORIZED,
-                                         "Invalid credentials");
+        /* answer once counted, so that the next attempt sees the count */
+
+        for (i = 0; i < 6; i++) {
+            lens[i] = ngx_strlen(argv[i]);
+        }
+
+        if (ngx_http_twitch_api_redis(ctx, ngx_http_twitch_login_failed,
+                                      6, argv, lens)
+            != NGX_OK)
+        {
+            return ngx_http_twitch_login_failed(ctx, NULL);
+        }
+
+        return NGX_DONE;
     }
 
     if (PQgetvalue(a->row, 0, 7)[0] == 't') {
@@ -614,6 +629,14 @@ ngx_http_twitch_login_verified(ngx_http_twitch_ctx_t *ctx, ngx_uint_t ok,
 
     return ngx_http_twitch_session_start(ctx, PQgetvalue(a->row, 0, 0),
                                          ngx_http_twitch_login_respond);
+}
+
+
+static ngx_int_t
+ngx_http_twitch_login_failed(ngx_http_twitch_ctx_t *ctx, redisReply *reply)
+{
+    return ngx_http_twitch_api_error(ctx->request, NGX_HTTP_UNAUTHORIZED,
+                                     "Invalid credentials");
 }
 
 
