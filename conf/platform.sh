@@ -40,8 +40,7 @@ DB_PASSWORD=twitch
 PG_CONNINFO="host=127.0.0.1 port=$PG_PORT dbname=$DB_NAME user=$DB_USER \
 password=$DB_PASSWORD connect_timeout=3 options='-c timezone=UTC'"
 
-PG_DATA=$VAR/pg/data
-PG_RUN=$VAR/pg/run
+PG_HOME=$VAR/pg
 REDIS_DIR=$VAR/redis
 NGINX_DIR=$VAR/nginx
 LOG_DIR=$VAR/log
@@ -50,22 +49,24 @@ say() { printf '%s\n' "$*" >&2; }
 die() { say "platform: $*"; exit 1; }
 
 # PostgreSQL refuses to run as root: as root, the cluster belongs to the
-# "postgres" account that Debian's package creates.
+# "postgres" account that Debian's package creates.  When that account
+# cannot reach var/ (a checkout under a private home directory), the
+# cluster lives in /var/tmp and var/pg points to it.
 if [ "$(id -u)" = 0 ]; then
     PG_USER=postgres
     as_pg() { runuser -u "$PG_USER" -- "$@"; }
+    mkdir -p "$VAR"
+    if ! as_pg test -x "$VAR" 2>/dev/null; then
+        PG_HOME=/var/tmp/twitch-pg-$(printf '%s' "$VAR" | md5sum | cut -c1-12)
+    fi
 else
     PG_USER=$(id -un)
     as_pg() { "$@"; }
 fi
 
-if [ "$(id -u)" = 0 ] && id redis >/dev/null 2>&1; then
-    as_redis() { runuser -u redis -- "$@"; }
-    REDIS_USER=redis
-else
-    as_redis() { "$@"; }
-    REDIS_USER=$(id -un)
-fi
+PG_DATA=$PG_HOME/data
+PG_RUN=$PG_HOME/run
+PG_LOG=$PG_HOME/postgres.log
 
 wait_for() {    # wait_for <seconds> <command...>
     local n=$(( $1 * 10 )); shift
@@ -84,34 +85,36 @@ pg_running() {
 }
 
 pg_start() {
-    mkdir -p "$VAR/pg" "$PG_RUN" "$LOG_DIR"
+    mkdir -p "$PG_HOME" "$PG_RUN" "$LOG_DIR"
 
     if [ "$(id -u)" = 0 ]; then
-        chown "$PG_USER" "$VAR/pg" "$PG_RUN"
-        touch "$LOG_DIR/postgres.log"
-        chown "$PG_USER" "$LOG_DIR/postgres.log"
-        as_pg test -x "$VAR/pg" ||
-            die "user $PG_USER cannot reach $VAR/pg: put the checkout" \
-                "where other users can traverse its parent directories"
+        chown "$PG_USER" "$PG_HOME" "$PG_RUN"
+        as_pg test -w "$PG_HOME" || die "user $PG_USER cannot write $PG_HOME"
     fi
+
+    if [ "$PG_HOME" != "$VAR/pg" ]; then
+        ln -sfn "$PG_HOME" "$VAR/pg"
+    fi
+
+    ln -sfn "$PG_LOG" "$LOG_DIR/postgres.log"
 
     if [ ! -f "$PG_DATA/PG_VERSION" ]; then
         say "postgres: creating a cluster in $PG_DATA"
         as_pg "$PG_BIN/initdb" -D "$PG_DATA" -U postgres -E UTF8 \
             --locale=C.UTF-8 --auth-local=trust --auth-host=scram-sha-256 \
-            >"$VAR/pg/initdb.log" 2>&1 ||
-            { cat "$VAR/pg/initdb.log" >&2; die "initdb failed"; }
+            >"$LOG_DIR/initdb.log" 2>&1 ||
+            { cat "$LOG_DIR/initdb.log" >&2; die "initdb failed"; }
     fi
 
     if pg_running; then
         return 0
     fi
 
-    as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$LOG_DIR/postgres.log" -w \
+    as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w \
         -t 30 -o "-p $PG_PORT -c listen_addresses=127.0.0.1 \
 -c unix_socket_directories=$PG_RUN -c max_connections=200 \
 -c fsync=${PG_FSYNC:-on}" start >/dev/null ||
-        { tail -n 20 "$LOG_DIR/postgres.log" >&2; die "postgres failed"; }
+        { tail -n 20 "$PG_LOG" >&2; die "postgres failed"; }
 
     say "postgres: up on 127.0.0.1:$PG_PORT"
 }
@@ -163,16 +166,12 @@ redis_running() {
 
 redis_start() {
     mkdir -p "$REDIS_DIR" "$LOG_DIR"
-    touch "$LOG_DIR/redis.log"
-    if [ "$(id -u)" = 0 ]; then
-        chown "$REDIS_USER" "$REDIS_DIR" "$LOG_DIR/redis.log"
-    fi
 
     if redis_running; then
         return 0
     fi
 
-    as_redis redis-server --port "$REDIS_PORT" --bind 127.0.0.1 \
+    redis-server --port "$REDIS_PORT" --bind 127.0.0.1 \
         --daemonize yes --pidfile "$REDIS_DIR/redis.pid" \
         --dir "$REDIS_DIR" --logfile "$LOG_DIR/redis.log" \
         --save "${REDIS_SAVE:-60 1}" --appendonly no >/dev/null
@@ -207,10 +206,16 @@ nginx_conf() {
         [ -f "$mod" ] || die "missing module $mod (run make build)"
     done
 
-    # as root, the master drops the workers to www-data
+    # as root, the master drops the workers to www-data when that account
+    # can reach the files the workers use; else they stay root
     if [ "$(id -u)" = 0 ]; then
-        user_line="user www-data;"
-        chown -R www-data "$NGINX_DIR/tmp" "$VAR/hls"
+        if runuser -u www-data -- test -x "$NGINX_DIR/tmp" 2>/dev/null &&
+           runuser -u www-data -- test -x "$ROOT/conf" 2>/dev/null; then
+            user_line="user www-data;"
+            chown -R www-data "$NGINX_DIR/tmp" "$VAR/hls"
+        else
+            user_line="user root;"
+        fi
     fi
 
     sed -e "s|@ROOT@|$ROOT|g" \
