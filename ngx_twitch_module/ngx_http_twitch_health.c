@@ -9,6 +9,11 @@
  * pool) and to Redis (PING on the command connection, and the subscriber
  * connection up or reconnecting), both at once; 200 when both answer,
  * else 503 naming what is down.
+ *
+ * A worker makes at most one round trip per second: within a second of
+ * the last one, the answer is its result, still subject to the current
+ * state of the connections (a lost server is down at once).  Load
+ * balancers polling health thus cost the back ends nothing.
  */
 
 
@@ -17,6 +22,9 @@
 #include <ngx_http.h>
 
 #include "ngx_http_twitch_api.h"
+
+
+#define NGX_HTTP_TWITCH_HEALTH_FRESH  1000
 
 
 typedef struct {
@@ -31,6 +39,7 @@ static ngx_int_t ngx_http_twitch_health_pg_done(ngx_http_twitch_ctx_t *ctx,
     PGresult *res, ngx_int_t rc);
 static ngx_int_t ngx_http_twitch_health_redis_done(
     ngx_http_twitch_ctx_t *ctx, redisReply *reply);
+static ngx_int_t ngx_http_twitch_health_checked(ngx_http_twitch_ctx_t *ctx);
 static ngx_int_t ngx_http_twitch_health_respond(ngx_http_twitch_ctx_t *ctx);
 
 
@@ -64,6 +73,18 @@ ngx_http_twitch_health_handler(ngx_http_twitch_ctx_t *ctx)
 
     ctx->data = h;
 
+    if (ctx->tmcf->health_checked
+        && ngx_current_msec - ctx->tmcf->health_checked
+           < NGX_HTTP_TWITCH_HEALTH_FRESH)
+    {
+        h->postgres = ctx->tmcf->health_postgres
+                      && ngx_http_twitch_pg_is_up(ctx->tmcf->pg);
+        h->redis = ctx->tmcf->health_redis
+                   && ngx_http_twitch_redis_is_up(ctx->tmcf->redis);
+
+        return ngx_http_twitch_health_respond(ctx);
+    }
+
     if (ngx_http_twitch_api_pg(ctx, &ngx_http_twitch_health_stmt, NULL,
                                ngx_http_twitch_health_pg_done)
         == NGX_OK)
@@ -82,7 +103,7 @@ ngx_http_twitch_health_handler(ngx_http_twitch_ctx_t *ctx)
     }
 
     if (h->pending == 0) {
-        return ngx_http_twitch_health_respond(ctx);
+        return ngx_http_twitch_health_checked(ctx);
     }
 
     return NGX_DONE;
@@ -98,7 +119,7 @@ ngx_http_twitch_health_pg_done(ngx_http_twitch_ctx_t *ctx, PGresult *res,
     h->postgres = (rc == NGX_OK && PQntuples(res) == 1);
 
     if (--h->pending == 0) {
-        return ngx_http_twitch_health_respond(ctx);
+        return ngx_http_twitch_health_checked(ctx);
     }
 
     return NGX_DONE;
@@ -117,10 +138,23 @@ ngx_http_twitch_health_redis_done(ngx_http_twitch_ctx_t *ctx,
                && ngx_http_twitch_redis_sub_alive(ctx->tmcf->redis);
 
     if (--h->pending == 0) {
-        return ngx_http_twitch_health_respond(ctx);
+        return ngx_http_twitch_health_checked(ctx);
     }
 
     return NGX_DONE;
+}
+
+
+static ngx_int_t
+ngx_http_twitch_health_checked(ngx_http_twitch_ctx_t *ctx)
+{
+    ngx_http_twitch_health_t  *h = ctx->data;
+
+    ctx->tmcf->health_checked = ngx_current_msec;
+    ctx->tmcf->health_postgres = h->postgres;
+    ctx->tmcf->health_redis = h->redis;
+
+    return ngx_http_twitch_health_respond(ctx);
 }
 
 

@@ -37,6 +37,11 @@ typedef struct {
     ngx_int_t                   request_id_index;
     ngx_msec_t                  session_ttl;
 
+    /* the last health round trip of this worker */
+    ngx_msec_t                  health_checked;
+    ngx_uint_t                  health_postgres;
+    ngx_uint_t                  health_redis;
+
     /* per-worker state, created in init_process */
     ngx_http_twitch_pg_pool_t  *pg;
     ngx_http_twitch_redis_t    *redis;
