@@ -642,6 +642,21 @@ ngx_http_twitch_api_pg(ngx_http_twitch_ctx_t *ctx,
 
 
 ngx_int_t
+ngx_http_twitch_api_query(ngx_http_twitch_ctx_t *ctx,
+    ngx_http_twitch_pg_stmt_t *stmt, const char **params,
+    ngx_http_twitch_api_pg_pt handler)
+{
+    if (ngx_http_twitch_api_pg(ctx, stmt, params, handler) != NGX_OK) {
+        return ngx_http_twitch_api_error(ctx->request,
+                                         NGX_HTTP_SERVICE_UNAVAILABLE,
+                                         "database unavailable");
+    }
+
+    return NGX_DONE;
+}
+
+
+ngx_int_t
 ngx_http_twitch_api_redis(ngx_http_twitch_ctx_t *ctx,
     ngx_http_twitch_api_redis_pt handler, int argc, const char **argv,
     const size_t *argvlen)

@@ -120,6 +120,10 @@ ngx_http_twitch_route_t *ngx_http_twitch_api_route_at(ngx_uint_t i);
 ngx_int_t ngx_http_twitch_api_pg(ngx_http_twitch_ctx_t *ctx,
     ngx_http_twitch_pg_stmt_t *stmt, const char **params,
     ngx_http_twitch_api_pg_pt handler);
+/* ngx_http_twitch_api_pg(), or 503 when the database is unavailable */
+ngx_int_t ngx_http_twitch_api_query(ngx_http_twitch_ctx_t *ctx,
+    ngx_http_twitch_pg_stmt_t *stmt, const char **params,
+    ngx_http_twitch_api_pg_pt handler);
 ngx_int_t ngx_http_twitch_api_redis(ngx_http_twitch_ctx_t *ctx,
     ngx_http_twitch_api_redis_pt handler, int argc, const char **argv,
     const size_t *argvlen);

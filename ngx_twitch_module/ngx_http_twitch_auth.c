@@ -67,8 +67,6 @@ static ngx_int_t ngx_http_twitch_logout_done(ngx_http_twitch_ctx_t *ctx);
 static ngx_int_t ngx_http_twitch_me_user(ngx_http_twitch_ctx_t *ctx);
 static ngx_int_t ngx_http_twitch_me_done(ngx_http_twitch_ctx_t *ctx,
     PGresult *res, ngx_int_t rc);
-static void ngx_http_twitch_auth_fire(ngx_http_twitch_ctx_t *ctx, int argc,
-    const char **argv);
 
 
 static ngx_http_twitch_pg_stmt_t  ngx_http_twitch_register_taken_stmt = {
@@ -351,14 +349,8 @@ ngx_http_twitch_register_hashed(ngx_http_twitch_ctx_t *ctx, ngx_uint_t ok,
     params[2] = hash;
     params[3] = a->display_name;
 
-    if (ngx_http_twitch_api_pg(ctx, &ngx_http_twitch_register_stmt, params,
-                               ngx_http_twitch_register_inserted)
-        != NGX_OK)
-    {
-        return ngx_http_twitch_db_error(ctx, NULL, NGX_DECLINED);
-    }
-
-    return NGX_DONE;
+    return ngx_http_twitch_api_query(ctx, &ngx_http_twitch_register_stmt, params,
+                                     ngx_http_twitch_register_inserted);
 }
 
 
@@ -536,14 +528,8 @@ ngx_http_twitch_login_limits(ngx_http_twitch_ctx_t *ctx, redisReply *reply)
 
     params[0] = a->username;
 
-    if (ngx_http_twitch_api_pg(ctx, &ngx_http_twitch_login_stmt, params,
-                               ngx_http_twitch_login_found)
-        != NGX_OK)
-    {
-        return ngx_http_twitch_db_error(ctx, NULL, NGX_DECLINED);
-    }
-
-    return NGX_DONE;
+    return ngx_http_twitch_api_query(ctx, &ngx_http_twitch_login_stmt, params,
+                                     ngx_http_twitch_login_found);
 }
 
 
@@ -625,7 +611,7 @@ ngx_http_twitch_login_verified(ngx_http_twitch_ctx_t *ctx, ngx_uint_t ok,
 
     argv[0] = "DEL";
     argv[1] = a->user_key;
-    ngx_http_twitch_auth_fire(ctx, 2, argv);
+    ngx_http_twitch_redis_fire(ctx->tmcf->redis, 2, argv);
 
     return ngx_http_twitch_session_start(ctx, PQgetvalue(a->row, 0, 0),
                                          ngx_http_twitch_login_respond);
@@ -682,14 +668,8 @@ ngx_http_twitch_me_user(ngx_http_twitch_ctx_t *ctx)
 
     params[0] = (const char *) ctx->user->id.data;
 
-    if (ngx_http_twitch_api_pg(ctx, &ngx_http_twitch_me_stmt, params,
-                               ngx_http_twitch_me_done)
-        != NGX_OK)
-    {
-        return ngx_http_twitch_db_error(ctx, NULL, NGX_DECLINED);
-    }
-
-    return NGX_DONE;
+    return ngx_http_twitch_api_query(ctx, &ngx_http_twitch_me_stmt, params,
+                                     ngx_http_twitch_me_done);
 }
 
 
@@ -708,20 +688,4 @@ ngx_http_twitch_me_done(ngx_http_twitch_ctx_t *ctx, PGresult *res,
 
     return ngx_http_twitch_send_row(ctx, "user", res,
                                     ngx_http_twitch_me_fields);
-}
-
-
-static void
-ngx_http_twitch_auth_fire(ngx_http_twitch_ctx_t *ctx, int argc,
-    const char **argv)
-{
-    int     i;
-    size_t  lens[8];
-
-    for (i = 0; i < argc; i++) {
-        lens[i] = ngx_strlen(argv[i]);
-    }
-
-    (void) ngx_http_twitch_redis_command(ctx->tmcf->redis, NULL, NULL,
-                                         argc, argv, lens);
 }

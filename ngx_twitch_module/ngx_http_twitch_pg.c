@@ -28,10 +28,9 @@
 #include <ngx_event.h>
 
 #include "ngx_http_twitch_pg.h"
+#include "ngx_http_twitch_conn.h"
 
 
-#define NGX_HTTP_TWITCH_PG_BACKOFF_MIN   100
-#define NGX_HTTP_TWITCH_PG_BACKOFF_MAX   3000
 #define NGX_HTTP_TWITCH_PG_POLL_MAX      20
 
 
@@ -462,28 +461,23 @@ ngx_http_twitch_pg_connect_step(ngx_http_twitch_pg_conn_t *conn)
 static ngx_int_t
 ngx_http_twitch_pg_attach(ngx_http_twitch_pg_conn_t *conn)
 {
-    int                fd;
-    ngx_connection_t  *c;
+    int  fd;
 
     fd = PQsocket(conn->pg);
     if (fd < 0) {
         return NGX_ERROR;
     }
 
-    c = ngx_get_connection(fd, conn->pool->log);
-    if (c == NULL) {
+    conn->c = ngx_http_twitch_conn_wrap(fd, conn->pool->log, conn,
+                                        ngx_http_twitch_pg_read_handler,
+                                        ngx_http_twitch_pg_write_handler);
+    if (conn->c == NULL) {
         return NGX_ERROR;
     }
 
-    c->data = conn;
-    c->read->handler = ngx_http_twitch_pg_read_handler;
-    c->write->handler = ngx_http_twitch_pg_write_handler;
-    c->read->log = conn->pool->log;
-    c->write->log = conn->pool->log;
-
-    conn->c = c;
-
-    if (ngx_add_event(c->read, NGX_READ_EVENT, NGX_LEVEL_EVENT) != NGX_OK) {
+    if (ngx_add_event(conn->c->read, NGX_READ_EVENT, NGX_LEVEL_EVENT)
+        != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
@@ -792,40 +786,15 @@ ngx_http_twitch_pg_fail(ngx_http_twitch_pg_conn_t *conn, const char *what)
 static void
 ngx_http_twitch_pg_close(ngx_http_twitch_pg_conn_t *conn)
 {
-    ngx_uint_t                   flags;
     ngx_connection_t            *c;
     ngx_http_twitch_pg_query_t  *q;
 
     c = conn->c;
 
     if (c != NULL) {
-
-        /*
-         * libpq closes its socket itself after a read or write error;
-         * a closed descriptor has already left the epoll set.
-         */
-
-        flags = (conn->pg == NULL || PQsocket(conn->pg) != c->fd)
-                ? NGX_CLOSE_EVENT : 0;
-
-        if (c->read->active) {
-            (void) ngx_del_event(c->read, NGX_READ_EVENT, flags);
-        }
-
-        if (c->write->active) {
-            (void) ngx_del_event(c->write, NGX_WRITE_EVENT, flags);
-        }
-
-        if (c->read->posted) {
-            ngx_delete_posted_event(c->read);
-        }
-
-        if (c->write->posted) {
-            ngx_delete_posted_event(c->write);
-        }
-
-        ngx_free_connection(c);
-        c->fd = (ngx_socket_t) -1;
+        /* libpq closes its socket itself after a read or write error */
+        ngx_http_twitch_conn_release(c, conn->pg == NULL
+                                        || PQsocket(conn->pg) != c->fd);
         conn->c = NULL;
     }
 
@@ -863,13 +832,7 @@ ngx_http_twitch_pg_schedule(ngx_http_twitch_pg_conn_t *conn)
         return;
     }
 
-    if (conn->backoff == 0) {
-        conn->backoff = NGX_HTTP_TWITCH_PG_BACKOFF_MIN;
-
-    } else {
-        conn->backoff = ngx_min(conn->backoff * 2,
-                                NGX_HTTP_TWITCH_PG_BACKOFF_MAX);
-    }
+    conn->backoff = ngx_http_twitch_backoff(conn->backoff);
 
     conn->state = NGX_HTTP_TWITCH_PG_DOWN;
 

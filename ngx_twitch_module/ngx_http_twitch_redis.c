@@ -25,10 +25,9 @@
 #include <hiredis/async.h>
 
 #include "ngx_http_twitch_redis.h"
+#include "ngx_http_twitch_conn.h"
 
 
-#define NGX_HTTP_TWITCH_REDIS_BACKOFF_MIN  100
-#define NGX_HTTP_TWITCH_REDIS_BACKOFF_MAX  3000
 
 
 typedef struct {
@@ -238,6 +237,25 @@ ngx_http_twitch_redis_command(ngx_http_twitch_redis_t *rd,
     ngx_add_timer(&cmd->timer, rd->conf->redis_command_timeout);
 
     return cmd;
+}
+
+
+void
+ngx_http_twitch_redis_fire(ngx_http_twitch_redis_t *rd, int argc,
+    const char **argv)
+{
+    int     i;
+    size_t  lens[16];
+
+    if (argc > 16) {
+        return;
+    }
+
+    for (i = 0; i < argc; i++) {
+        lens[i] = ngx_strlen(argv[i]);
+    }
+
+    (void) ngx_http_twitch_redis_command(rd, NULL, NULL, argc, argv, lens);
 }
 
 
@@ -501,13 +519,7 @@ ngx_http_twitch_redis_schedule(ngx_http_twitch_redis_conn_t *rc)
         return;
     }
 
-    if (rc->backoff == 0) {
-        rc->backoff = NGX_HTTP_TWITCH_REDIS_BACKOFF_MIN;
-
-    } else {
-        rc->backoff = ngx_min(rc->backoff * 2,
-                              NGX_HTTP_TWITCH_REDIS_BACKOFF_MAX);
-    }
+    rc->backoff = ngx_http_twitch_backoff(rc->backoff);
 
     if (rc->timer.timer_set) {
         ngx_del_timer(&rc->timer);
@@ -520,22 +532,11 @@ ngx_http_twitch_redis_schedule(ngx_http_twitch_redis_conn_t *rc)
 static ngx_int_t
 ngx_http_twitch_redis_wrap(ngx_http_twitch_redis_conn_t *rc)
 {
-    ngx_connection_t  *c;
+    rc->c = ngx_http_twitch_conn_wrap(rc->ac->c.fd, rc->rd->log, rc,
+                                      ngx_http_twitch_redis_read_handler,
+                                      ngx_http_twitch_redis_write_handler);
 
-    c = ngx_get_connection(rc->ac->c.fd, rc->rd->log);
-    if (c == NULL) {
-        return NGX_ERROR;
-    }
-
-    c->data = rc;
-    c->read->handler = ngx_http_twitch_redis_read_handler;
-    c->write->handler = ngx_http_twitch_redis_write_handler;
-    c->read->log = rc->rd->log;
-    c->write->log = rc->rd->log;
-
-    rc->c = c;
-
-    return NGX_OK;
+    return (rc->c == NULL) ? NGX_ERROR : NGX_OK;
 }
 
 
@@ -597,24 +598,7 @@ ngx_http_twitch_redis_cleanup(void *privdata)
 
     /* hiredis closes the socket itself after this hook */
 
-    if (c->read->active) {
-        (void) ngx_del_event(c->read, NGX_READ_EVENT, 0);
-    }
-
-    if (c->write->active) {
-        (void) ngx_del_event(c->write, NGX_WRITE_EVENT, 0);
-    }
-
-    if (c->read->posted) {
-        ngx_delete_posted_event(c->read);
-    }
-
-    if (c->write->posted) {
-        ngx_delete_posted_event(c->write);
-    }
-
-    ngx_free_connection(c);
-    c->fd = (ngx_socket_t) -1;
+    ngx_http_twitch_conn_release(c, 0);
     rc->c = NULL;
 }
 

@@ -41,6 +41,10 @@ ngx_http_twitch_redis_cmd_t *ngx_http_twitch_redis_command(
     ngx_http_twitch_redis_t *rd, ngx_http_twitch_redis_handler_pt handler,
     void *data, int argc, const char **argv, const size_t *argvlen);
 
+/* a command whose reply nobody waits for; arguments NUL-terminated */
+void ngx_http_twitch_redis_fire(ngx_http_twitch_redis_t *rd, int argc,
+    const char **argv);
+
 /* the handler will not be called */
 void ngx_http_twitch_redis_cancel(ngx_http_twitch_redis_cmd_t *cmd);
 

@@ -38,8 +38,6 @@ static ngx_int_t ngx_http_twitch_session_del_done(ngx_http_twitch_ctx_t *ctx,
     redisReply *reply);
 static ngx_int_t ngx_http_twitch_session_set_cookie(
     ngx_http_twitch_ctx_t *ctx, ngx_str_t *id, ngx_uint_t clear);
-static void ngx_http_twitch_session_fire(ngx_http_twitch_ctx_t *ctx,
-    int argc, const char **argv);
 
 
 static ngx_http_twitch_pg_stmt_t  ngx_http_twitch_session_user_stmt = {
@@ -327,11 +325,11 @@ ngx_http_twitch_session_start(ngx_http_twitch_ctx_t *ctx,
     argv[0] = "SADD";
     argv[1] = (const char *) set;
     argv[2] = (const char *) key + sizeof("session:") - 1;
-    ngx_http_twitch_session_fire(ctx, 3, argv);
+    ngx_http_twitch_redis_fire(ctx->tmcf->redis, 3, argv);
 
     argv[0] = "EXPIRE";
     argv[2] = (const char *) ttl;
-    ngx_http_twitch_session_fire(ctx, 3, argv);
+    ngx_http_twitch_redis_fire(ctx->tmcf->redis, 3, argv);
 
     argv[0] = "SET";
     argv[1] = (const char *) key;
@@ -468,23 +466,7 @@ ngx_http_twitch_session_revoke_all(ngx_http_twitch_ctx_t *ctx,
     argv[2] = "1";
     argv[3] = (const char *) set;
 
-    ngx_http_twitch_session_fire(ctx, 4, argv);
-}
-
-
-static void
-ngx_http_twitch_session_fire(ngx_http_twitch_ctx_t *ctx, int argc,
-    const char **argv)
-{
-    int     i;
-    size_t  lens[8];
-
-    for (i = 0; i < argc; i++) {
-        lens[i] = ngx_strlen(argv[i]);
-    }
-
-    (void) ngx_http_twitch_redis_command(ctx->tmcf->redis, NULL, NULL,
-                                         argc, argv, lens);
+    ngx_http_twitch_redis_fire(ctx->tmcf->redis, 4, argv);
 }
 
 
