@@ -238,14 +238,9 @@ ngx_http_twitch_auth_register(ngx_http_twitch_ctx_t *ctx)
     params[0] = a->username;
     params[1] = a->email;
 
-    if (ngx_http_twitch_api_pg(ctx, &ngx_http_twitch_register_taken_stmt,
-                               params, ngx_http_twitch_register_taken)
-        != NGX_OK)
-    {
-        return ngx_http_twitch_db_error(ctx, NULL, NGX_DECLINED);
-    }
-
-    return NGX_DONE;
+    return ngx_http_twitch_api_query(ctx,
+                                     &ngx_http_twitch_register_taken_stmt,
+                                     params, ngx_http_twitch_register_taken);
 }
 
 

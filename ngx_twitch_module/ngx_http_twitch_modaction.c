@@ -94,9 +94,10 @@ static const char *ngx_http_twitch_modaction_check(
     ngx_http_twitch_modaction_t *a, ngx_http_twitch_modaction_def_t *def);
 static ngx_uint_t ngx_http_twitch_modaction_is_id(const char *s);
 static ngx_uint_t ngx_http_twitch_modaction_is_name(const char *s);
+static ngx_uint_t ngx_http_twitch_modaction_is_ip(ngx_str_t *addr);
 static ngx_uint_t ngx_http_twitch_modaction_is_text(const char *s,
     size_t max);
-static void ngx_http_twitch_modaction_params(ngx_http_twitch_modaction_op_t *op,
+static ngx_int_t ngx_http_twitch_modaction_params(ngx_http_twitch_modaction_op_t *op,
     ngx_http_twitch_modaction_t *a, const char **params);
 static u_char *ngx_http_twitch_modaction_log_error(ngx_log_t *log,
     u_char *buf, size_t len);
@@ -650,7 +651,9 @@ ngx_http_twitch_modaction_run(ngx_http_twitch_main_conf_t *tmcf,
     op->log.action = NULL;
     pool->log = &op->log;
 
-    ngx_http_twitch_modaction_params(op, a, params);
+    if (ngx_http_twitch_modaction_params(op, a, params) != NGX_OK) {
+        goto failed;
+    }
 
     op->query = ngx_http_twitch_pg_query(tmcf->pg,
                                          ngx_http_twitch_modaction_stmts[
@@ -683,6 +686,7 @@ ngx_http_twitch_modaction_check(ngx_http_twitch_modaction_t *a,
     ngx_http_twitch_modaction_def_t *def)
 {
     ngx_int_t  s;
+    ngx_str_t  ip;
 
     if (!ngx_http_twitch_modaction_is_id(a->channel_id)) {
         return "invalid channel id";
@@ -773,9 +777,10 @@ ngx_http_twitch_modaction_check(ngx_http_twitch_modaction_t *a,
     }
 
     if (a->ip != NULL) {
-        if (ngx_strlen(a->ip) > NGX_INET6_ADDRSTRLEN
-            || a->ip[ngx_strspn(a->ip, "0123456789abcdefABCDEF.:")] != '\0')
-        {
+        ip.data = (u_char *) a->ip;
+        ip.len = ngx_strlen(a->ip);
+
+        if (!ngx_http_twitch_modaction_is_ip(&ip)) {
             return "invalid client address";
         }
     }
@@ -825,6 +830,32 @@ ngx_http_twitch_modaction_is_name(const char *s)
 
 /* valid UTF-8 of at most max code points */
 
+/* what PostgreSQL's inet accepts from c->addr_text: digits, hex, dots, colons */
+
+static ngx_uint_t
+ngx_http_twitch_modaction_is_ip(ngx_str_t *addr)
+{
+    u_char      c;
+    ngx_uint_t  i;
+
+    if (addr->len < 2 || addr->len > NGX_INET6_ADDRSTRLEN) {
+        return 0;
+    }
+
+    for (i = 0; i < addr->len; i++) {
+        c = addr->data[i];
+
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')
+              || (c >= 'A' && c <= 'F') || c == '.' || c == ':'))
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
 static ngx_uint_t
 ngx_http_twitch_modaction_is_text(const char *s, size_t max)
 {
@@ -856,7 +887,7 @@ ngx_http_twitch_modaction_is_text(const char *s, size_t max)
 }
 
 
-static void
+static ngx_int_t
 ngx_http_twitch_modaction_params(ngx_http_twitch_modaction_op_t *op,
     ngx_http_twitch_modaction_t *a, const char **params)
 {
@@ -866,9 +897,11 @@ ngx_http_twitch_modaction_params(ngx_http_twitch_modaction_op_t *op,
     def = op->def;
 
     secs = ngx_pnalloc(op->pool, NGX_INT_T_LEN + 1);
-    if (secs != NULL) {
-        *ngx_sprintf((u_char *) secs, "%i", a->seconds) = '\0';
+    if (secs == NULL) {
+        return NGX_ERROR;
     }
+
+    *ngx_sprintf((u_char *) secs, "%i", a->seconds) = '\0';
 
     params[0] = (const char *) op->channel.data;
     params[1] = a->actor_id;
@@ -919,6 +952,8 @@ ngx_http_twitch_modaction_params(ngx_http_twitch_modaction_op_t *op,
         params[4] = a->ip;
         break;
     }
+
+    return NGX_OK;
 }
 
 
@@ -955,17 +990,10 @@ ngx_http_twitch_modaction_name(ngx_uint_t action)
 char *
 ngx_http_twitch_modaction_ip(ngx_pool_t *pool, ngx_str_t *addr)
 {
-    u_char      *p;
-    ngx_uint_t   i;
+    u_char  *p;
 
-    if (addr->len < 2 || addr->len > NGX_INET6_ADDRSTRLEN) {
+    if (!ngx_http_twitch_modaction_is_ip(addr)) {
         return NULL;
-    }
-
-    for (i = 0; i < addr->len; i++) {
-        if (ngx_strchr("0123456789abcdefABCDEF.:", addr->data[i]) == NULL) {
-            return NULL;
-        }
     }
 
     p = ngx_pnalloc(pool, addr->len + 1);
