@@ -24,7 +24,7 @@ DEB_PACKAGES := \
     libtest-base-perl libipc-run-perl libtext-diff-perl \
     liblist-moreutils-perl libjson-pp-perl \
     ffmpeg libavformat-dev libavcodec-dev libavfilter-dev libswscale-dev \
-    libswresample-dev libavutil-dev
+    libswresample-dev libavutil-dev nodejs chromium
 
 # make run
 HTTP_PORT ?= 8080
@@ -63,7 +63,7 @@ T ?= t/
 MODULE_SRCS := config $(wildcard ngx_twitch_module/*.[ch]) \
                $(wildcard ngx_twitch_chat/*.[ch])
 
-.PHONY: all run stop status test build deps clean
+.PHONY: all run stop status test build deps clean web
 
 all: build
 
@@ -81,7 +81,22 @@ deps:
 	        --no-install-recommends $$missing; \
 	fi
 
-build: deps $(MODULES)
+build: deps $(MODULES) web
+
+# the web app: npm ci from the lockfile, then a static build in web/dist
+WEB_SRCS := $(shell find web/src web/public web/index.html web/vite.config.ts \
+    web/package.json web/package-lock.json web/tsconfig*.json -type f \
+    2>/dev/null)
+
+web: web/dist/index.html
+
+web/node_modules/.package-lock.json: web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+web/dist/index.html: web/node_modules/.package-lock.json $(WEB_SRCS)
+	cd web && npm run build --silent
+	@touch $@
 
 # configure lists the sources: run it again when files come or go
 SRC_LIST := $(BUILD)/sources.list
@@ -122,6 +137,7 @@ status:
 	@$(RUN_ENV) conf/platform.sh status
 
 test: build
+	cd web && npm test --silent
 	@$(TEST_ENV) conf/platform.sh pg start
 	@$(TEST_ENV) conf/platform.sh redis start
 	@$(TEST_ENV) conf/platform.sh db-reset

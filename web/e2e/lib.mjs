@@ -1,0 +1,84 @@
+// Shared helpers of the browser scripts: launching Debian's Chromium with
+// a fresh profile through playwright-core, and screenshots.
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+export const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+
+export const CHROMIUM_FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  // let the player start with sound without a click (the product falls back to muted anyway)
+  '--autoplay-policy=no-user-gesture-required',
+];
+
+/**
+ * A browser with its own fresh user-data-dir, removed on close.
+ * Returns { context, close }: one persistent context = one isolated user.
+ */
+export async function launchUser({ viewport = { width: 1280, height: 800 }, headful = false } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'twitch-e2e-profile-'));
+  const context = await chromium.launchPersistentContext(dir, {
+    executablePath: CHROMIUM,
+    headless: !headful,
+    args: headful ? CHROMIUM_FLAGS.filter((f) => f !== '--headless') : CHROMIUM_FLAGS,
+    viewport,
+    ignoreDefaultArgs: ['--mute-audio'],
+  });
+  return {
+    context,
+    async close() {
+      await context.close().catch(() => undefined);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function ensureDir(dir) {
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+export async function screenshotAll(pages, dir, prefix) {
+  ensureDir(dir);
+  const out = [];
+  for (const [name, page] of Object.entries(pages)) {
+    if (!page || page.isClosed()) continue;
+    const file = join(dir, `${prefix}-${name}.png`);
+    try {
+      await page.screenshot({ path: file, fullPage: false, timeout: 10_000 });
+      out.push(file);
+    } catch {
+      /* a crashed page cannot be captured */
+    }
+  }
+  return out;
+}
+
+/** Collects page errors and console errors of a page. */
+export function watchErrors(page, label) {
+  const errors = [];
+  const network = [];
+  page.on('pageerror', (err) => errors.push(`${label}: uncaught ${err.message}`));
+  page.on('console', (msg) => {
+    if (msg.type() !== 'error') return;
+    const text = msg.text();
+    // failed HTTP responses are logged by the browser itself, not by our code
+    if (/Failed to load resource|WebSocket connection to .* failed/.test(text)) network.push(`${label}: ${text}`);
+    else errors.push(`${label}: console.error ${text}`);
+  });
+  return { errors, network };
+}
+
+export function baseUrlFromEnv() {
+  const raw = process.env.E2E_BASE_URL || process.env.BASE_URL || 'http://127.0.0.1:8080';
+  return raw.replace(/\/+$/, '');
+}
