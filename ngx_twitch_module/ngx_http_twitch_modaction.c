@@ -97,8 +97,9 @@ static ngx_uint_t ngx_http_twitch_modaction_is_name(const char *s);
 static ngx_uint_t ngx_http_twitch_modaction_is_ip(ngx_str_t *addr);
 static ngx_uint_t ngx_http_twitch_modaction_is_text(const char *s,
     size_t max);
-static ngx_int_t ngx_http_twitch_modaction_params(ngx_http_twitch_modaction_op_t *op,
-    ngx_http_twitch_modaction_t *a, const char **params);
+static ngx_int_t ngx_http_twitch_modaction_params(
+    ngx_http_twitch_modaction_op_t *op, ngx_http_twitch_modaction_t *a,
+    const char **params);
 static u_char *ngx_http_twitch_modaction_log_error(ngx_log_t *log,
     u_char *buf, size_t len);
 static void ngx_http_twitch_modaction_done(void *data, PGresult *res,
@@ -828,9 +829,7 @@ ngx_http_twitch_modaction_is_name(const char *s)
 }
 
 
-/* valid UTF-8 of at most max code points */
-
-/* what PostgreSQL's inet accepts from c->addr_text: digits, hex, dots, colons */
+/* an address as c->addr_text gives it: hex digits, dots, colons */
 
 static ngx_uint_t
 ngx_http_twitch_modaction_is_ip(ngx_str_t *addr)
@@ -855,6 +854,8 @@ ngx_http_twitch_modaction_is_ip(ngx_str_t *addr)
     return 1;
 }
 
+
+/* valid UTF-8 of at most max code points */
 
 static ngx_uint_t
 ngx_http_twitch_modaction_is_text(const char *s, size_t max)

@@ -11,8 +11,8 @@
  *
  * An action is one SQL statement, which checks the actor's permission,
  * writes the state and an audit_log row, all or nothing.  Then the action's
- * event goes out as JSON with PUBLISH on Redis channel "chat:<channelId>".
- * The room-mode actions publish a second, legacy event.
+ * event goes out as JSON with PUBLISH on Redis channel "chat:<channelId>"
+ * (slow mode and emote-only also publish a second, legacy event).
  *
  * Permissions.  "Mod access" means the channel owner (channels.user_id), a
  * channel_moderators row, or users.role 'admin' or 'moderator'.  A
