@@ -113,19 +113,6 @@ ngx_http_twitch_listing_send(ngx_http_twitch_ctx_t *ctx, const char *key,
 }
 
 
-ngx_int_t
-ngx_http_twitch_listing_query(ngx_http_twitch_ctx_t *ctx,
-    ngx_http_twitch_pg_stmt_t *stmt, const char **params,
-    ngx_http_twitch_api_pg_pt handler)
-{
-    if (ngx_http_twitch_api_pg(ctx, stmt, params, handler) != NGX_OK) {
-        return ngx_http_twitch_db_error(ctx, NULL, NGX_DECLINED);
-    }
-
-    return NGX_DONE;
-}
-
-
 char *
 ngx_http_twitch_listing_name(ngx_http_twitch_ctx_t *ctx, ngx_uint_t i)
 {

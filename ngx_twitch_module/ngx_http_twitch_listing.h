@@ -14,7 +14,9 @@
 /*
  * The channel card of the directory pages ("CH"): the columns, in the
  * order of ngx_http_twitch_listing_card_fields, over the FROM clause
- * (channels c, their owner u, their category cat).
+ * (channels c, their owner u, their category cat).  The channels_live
+ * statement of ngx_http_twitch_channels.c spells them out (the benchmark
+ * reads its literals): keep the two in step.
  */
 #define NGX_HTTP_TWITCH_CARD_COLUMNS                                          \
     "c.id, c.name, c.title, c.is_live, c.current_viewers,"                    \
@@ -56,11 +58,6 @@ ngx_int_t ngx_http_twitch_listing_emit(ngx_pool_t *pool, yajl_gen g,
 ngx_int_t ngx_http_twitch_listing_send(ngx_http_twitch_ctx_t *ctx,
     const char *key, PGresult *res, int first,
     ngx_http_twitch_field_t *fields);
-
-/* starts a query for the request: NGX_DONE, or the 503 answer */
-ngx_int_t ngx_http_twitch_listing_query(ngx_http_twitch_ctx_t *ctx,
-    ngx_http_twitch_pg_stmt_t *stmt, const char **params,
-    ngx_http_twitch_api_pg_pt handler);
 
 /*
  * Path parameter i when it can be a user or channel name (3 to 25
