@@ -169,6 +169,15 @@ ngx_http_twitch_route_t  ngx_http_twitch_auth_routes[] = {
 };
 
 
+/* channel names are paths of the API and the web app */
+static const char  *ngx_http_twitch_reserved_names[] = {
+    "live", "api", "hls", "ws", "assets", "emotes", "categories", "metrics",
+    "browse", "following", "search", "dashboard", "login", "signup",
+    "videos", "clip", "clips", "category", "settings", "directory",
+    NULL
+};
+
+
 static const char  ngx_http_twitch_login_check_lua[] =
     "local r = {} "
     "for _, k in ipairs(KEYS) do "
@@ -190,6 +199,7 @@ static const char  ngx_http_twitch_login_fail_lua[] =
 static ngx_int_t
 ngx_http_twitch_auth_register(ngx_http_twitch_ctx_t *ctx)
 {
+    ngx_int_t                rc;
     const char              *err, *params[2];
     ngx_http_twitch_auth_t  *a;
 
@@ -213,9 +223,14 @@ ngx_http_twitch_auth_register(ngx_http_twitch_ctx_t *ctx)
                                          err);
     }
 
-    if (ngx_http_twitch_auth_check_username((u_char *) a->username)
-        != NGX_OK)
-    {
+    rc = ngx_http_twitch_auth_check_username((u_char *) a->username);
+
+    if (rc == NGX_BUSY) {
+        return ngx_http_twitch_api_error(ctx->request, NGX_HTTP_CONFLICT,
+                                         "This username is reserved");
+    }
+
+    if (rc != NGX_OK) {
         return ngx_http_twitch_api_error(ctx->request, NGX_HTTP_BAD_REQUEST,
                    "username must be 3 to 25 letters, digits or underscores");
     }
@@ -247,7 +262,8 @@ ngx_http_twitch_auth_register(ngx_http_twitch_ctx_t *ctx)
 static ngx_int_t
 ngx_http_twitch_auth_check_username(u_char *p)
 {
-    size_t  n;
+    size_t        n;
+    const char  **r;
 
     for (n = 0; p[n]; n++) {
         if (!((p[n] >= 'a' && p[n] <= 'z') || (p[n] >= 'A' && p[n] <= 'Z')
@@ -257,7 +273,17 @@ ngx_http_twitch_auth_check_username(u_char *p)
         }
     }
 
-    return (n >= 3 && n <= 25) ? NGX_OK : NGX_DECLINED;
+    if (n < 3 || n > 25) {
+        return NGX_DECLINED;
+    }
+
+    for (r = ngx_http_twitch_reserved_names; *r; r++) {
+        if (ngx_strcasecmp(p, (u_char *) *r) == 0) {
+            return NGX_BUSY;
+        }
+    }
+
+    return NGX_OK;
 }
 
 

@@ -135,6 +135,11 @@ my @bad = (
       'password must be a string', 'password type' ],
 );
 
+$r = post('/api/auth/register',
+          '{"username":"Live","email":"live@example.org","password":"12345678"}');
+is $r->{status}, 409, 'a name that is a path of the site is reserved';
+is $r->{body}, '{"error":"This username is reserved"}', 'reserved text';
+
 for my $b (@bad) {
     $r = post('/api/auth/register', $b->[0]);
     is $r->{status}, 400, "register 400: $b->[2]";
