@@ -11,7 +11,8 @@
  * and status, a latency histogram per route, and a per-worker slot with
  * the PostgreSQL pool (connections up, in use, queries waiting) and Redis
  * state, refreshed each second.  A scrape is answered by one worker with
- * the sums of all.
+ * the sums of all.  The first worker also counts the live sessions in
+ * Redis (sessions:active, by expiry) every five seconds.
  */
 
 
@@ -39,6 +40,7 @@ typedef struct {
 
 
 typedef struct {
+    ngx_atomic_t                 sessions;
     ngx_atomic_t                 requests[NGX_HTTP_TWITCH_METRICS_ROUTES]
                                          [NGX_HTTP_TWITCH_METRICS_STATUSES];
     ngx_atomic_t                 buckets[NGX_HTTP_TWITCH_METRICS_ROUTES]
@@ -54,6 +56,7 @@ static ngx_int_t ngx_http_twitch_metrics_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
 static ngx_uint_t ngx_http_twitch_metrics_status_index(ngx_uint_t status);
 static void ngx_http_twitch_metrics_tick(ngx_event_t *ev);
+static void ngx_http_twitch_metrics_sessions(void *data, redisReply *reply);
 static ngx_int_t ngx_http_twitch_metrics_route_label(ngx_uint_t i,
     ngx_str_t *label, const char **method);
 
@@ -160,7 +163,10 @@ ngx_http_twitch_metrics_init_process(ngx_cycle_t *cycle,
 static void
 ngx_http_twitch_metrics_tick(ngx_event_t *ev)
 {
-    ngx_uint_t                         up, busy, waiting, slot;
+    u_char                             now[NGX_TIME_T_LEN + 1];
+    size_t                             lens[5];
+    ngx_uint_t                         up, busy, waiting, slot, i;
+    const char                        *argv[5];
     ngx_http_twitch_main_conf_t       *tmcf;
     ngx_http_twitch_metrics_shm_t     *shm;
     ngx_http_twitch_metrics_worker_t  *w;
@@ -183,8 +189,38 @@ ngx_http_twitch_metrics_tick(ngx_event_t *ev)
     w->pg_waiting = waiting;
     w->redis_up = ngx_http_twitch_redis_is_up(tmcf->redis);
 
+    if (slot == 0 && w->redis_up && (ngx_time() % 5) == 0) {
+        argv[0] = "EVAL";
+        argv[1] = "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1]) "
+                  "return redis.call('ZCARD', KEYS[1])";
+        argv[2] = "1";
+        argv[3] = "sessions:active";
+        argv[4] = (const char *) now;
+
+        *ngx_sprintf(now, "%T", ngx_time()) = '\0';
+
+        for (i = 0; i < 5; i++) {
+            lens[i] = ngx_strlen(argv[i]);
+        }
+
+        (void) ngx_http_twitch_redis_command(tmcf->redis,
+                                             ngx_http_twitch_metrics_sessions,
+                                             shm, 5, argv, lens);
+    }
+
     if (!ngx_exiting && !ngx_terminate && !ngx_quit) {
         ngx_add_timer(ev, 1000);
+    }
+}
+
+
+static void
+ngx_http_twitch_metrics_sessions(void *data, redisReply *reply)
+{
+    ngx_http_twitch_metrics_shm_t  *shm = data;
+
+    if (reply != NULL && reply->type == REDIS_REPLY_INTEGER) {
+        shm->sessions = (ngx_atomic_uint_t) reply->integer;
     }
 }
 
@@ -435,8 +471,11 @@ ngx_http_twitch_metrics_handler(ngx_http_request_t *r)
                      "twitch_redis_up %ui\n"
                      "# HELP twitch_workers Worker processes reporting.\n"
                      "# TYPE twitch_workers gauge\n"
-                     "twitch_workers %ui\n",
-                     up, busy, waiting, redis, workers);
+                     "twitch_workers %ui\n"
+                     "# HELP twitch_sessions_active Signed-in sessions.\n"
+                     "# TYPE twitch_sessions_active gauge\n"
+                     "twitch_sessions_active %uA\n",
+                     up, busy, waiting, redis, workers, shm->sessions);
 
     b->last = p;
     b->last_buf = (r == r->main) ? 1 : 0;

@@ -7,7 +7,8 @@
 /*
  * Sessions: a random 256-bit id (base64url, 43 characters) in an
  * HttpOnly, SameSite=Lax cookie named "session"; Redis holds
- * session:<id> -> user id with a TTL, and user_sessions:<uid>, the set of
+ * session:<id> -> user id with a TTL, sessions:active, a sorted set of the
+ * ids by expiry time (the sessions metric), and user_sessions:<uid>, the set of
  * a user's sessions, so that a suspension can end all of them.
  */
 
@@ -52,12 +53,16 @@ static ngx_http_twitch_pg_stmt_t  ngx_http_twitch_session_user_stmt = {
 static const char  ngx_http_twitch_session_end_lua[] =
     "local u = redis.call('GET', KEYS[1]) "
     "if u then redis.call('SREM', 'user_sessions:' .. u, ARGV[1]) end "
+    "redis.call('ZREM', 'sessions:active', ARGV[1]) "
     "redis.call('DEL', KEYS[1]) "
     "return 1";
 
 static const char  ngx_http_twitch_session_revoke_lua[] =
     "local ids = redis.call('SMEMBERS', KEYS[1]) "
-    "for _, id in ipairs(ids) do redis.call('DEL', 'session:' .. id) end "
+    "for _, id in ipairs(ids) do "
+    "  redis.call('DEL', 'session:' .. id) "
+    "  redis.call('ZREM', 'sessions:active', id) "
+    "end "
     "redis.call('DEL', KEYS[1]) "
     "return #ids";
 
@@ -136,6 +141,30 @@ ngx_http_twitch_session_cookie(ngx_http_request_t *r, ngx_str_t *id)
             break;
         }
     }
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_twitch_session_key(ngx_http_request_t *r, ngx_str_t *key)
+{
+    ngx_str_t  id;
+
+    if (ngx_http_twitch_session_cookie(r, &id) != NGX_OK
+        || id.len != NGX_HTTP_TWITCH_SESSION_LEN)
+    {
+        return NGX_DECLINED;
+    }
+
+    key->len = sizeof("session:") - 1 + id.len;
+    key->data = ngx_pnalloc(r->pool, key->len + 1);
+    if (key->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    *ngx_cpymem(ngx_cpymem(key->data, "session:", sizeof("session:") - 1),
+                id.data, id.len) = '\0';
 
     return NGX_OK;
 }
@@ -277,7 +306,7 @@ ngx_int_t
 ngx_http_twitch_session_start(ngx_http_twitch_ctx_t *ctx,
     const char *user_id, ngx_http_twitch_route_pt next)
 {
-    u_char              *p, *key, *set, *ttl;
+    u_char              *p, *key, *set, *ttl, *expiry;
     ngx_str_t           *id, src;
     size_t               lens[5];
     const char          *argv[5];
@@ -311,7 +340,8 @@ ngx_http_twitch_session_start(ngx_http_twitch_ctx_t *ctx,
     key = ngx_pnalloc(r->pool, sizeof("session:") + id->len);
     set = ngx_pnalloc(r->pool, sizeof("user_sessions:") + NGX_INT64_LEN);
     ttl = ngx_pnalloc(r->pool, NGX_INT64_LEN + 1);
-    if (key == NULL || set == NULL || ttl == NULL) {
+    expiry = ngx_pnalloc(r->pool, NGX_TIME_T_LEN + 1);
+    if (key == NULL || set == NULL || ttl == NULL || expiry == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -330,6 +360,15 @@ ngx_http_twitch_session_start(ngx_http_twitch_ctx_t *ctx,
     argv[0] = "EXPIRE";
     argv[2] = (const char *) ttl;
     ngx_http_twitch_redis_fire(ctx->tmcf->redis, 3, argv);
+
+    *ngx_sprintf(expiry, "%T", ngx_time() + ctx->tmcf->session_ttl / 1000)
+        = '\0';
+
+    argv[0] = "ZADD";
+    argv[1] = "sessions:active";
+    argv[2] = (const char *) expiry;
+    argv[3] = (const char *) key + sizeof("session:") - 1;
+    ngx_http_twitch_redis_fire(ctx->tmcf->redis, 4, argv);
 
     argv[0] = "SET";
     argv[1] = (const char *) key;

@@ -76,6 +76,15 @@ like $body, qr/^twitch_postgres_queries_waiting 0$/m, 'waiting';
 like $body, qr/^twitch_redis_up 2$/m, 'redis up in both workers';
 like $body, qr/^twitch_workers 2$/m, 'two workers report';
 
+my $login = $n->request(POST => '/api/auth/login',
+                        body => '{"username":"pokimane","password":"demo1234"}',
+                        headers => { 'Content-Type' => 'application/json' });
+is $login->{status}, 200, 'a login';
+ok wait_until(sub {
+       my ($s) = metrics()->{body} =~ /^twitch_sessions_active (\d+)$/m;
+       defined $s && $s >= 1 }, 8, 0.5),
+   'the session is counted in twitch_sessions_active';
+
 my ($b1) = $body =~ /route="\/api\/health",le="0.001"\} (\d+)/;
 my ($b2) = $body =~ /route="\/api\/health",le="5"\} (\d+)/;
 cmp_ok $b1, '<=', $b2, 'buckets are cumulative';
