@@ -63,7 +63,7 @@ T ?= t/
 MODULE_SRCS := config $(wildcard ngx_twitch_module/*.[ch]) \
                $(wildcard ngx_twitch_chat/*.[ch])
 
-.PHONY: all run stop status test build deps clean web
+.PHONY: all run stop status test build deps clean web hooks
 
 all: build
 
@@ -81,7 +81,11 @@ deps:
 	        --no-install-recommends $$missing; \
 	fi
 
-build: deps $(MODULES) web
+build: deps $(MODULES) web hooks
+
+# rtmp-hooks/: the transcoder (twitch_transcode) that exec_push runs
+hooks: deps
+	@$(MAKE) --no-print-directory -C rtmp-hooks
 
 # the web app: npm ci from the lockfile, then a static build in web/dist
 WEB_SRCS := $(shell find web/src web/public web/index.html web/vite.config.ts \
