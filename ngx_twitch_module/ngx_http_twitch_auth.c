@@ -370,7 +370,8 @@ ngx_http_twitch_register_hashed(ngx_http_twitch_ctx_t *ctx, ngx_uint_t ok,
     params[2] = hash;
     params[3] = a->display_name;
 
-    return ngx_http_twitch_api_query(ctx, &ngx_http_twitch_register_stmt, params,
+    return ngx_http_twitch_api_query(ctx, &ngx_http_twitch_register_stmt,
+                                     params,
                                      ngx_http_twitch_register_inserted);
 }
 
