@@ -19,6 +19,11 @@
 #include "ngx_http_twitch_json.h"
 
 
+/* messages of any kind from one connection: a burst, then a rate */
+#define NGX_HTTP_TWITCH_CHAT_BUCKET          120
+#define NGX_HTTP_TWITCH_CHAT_BUCKET_RATE     20
+/* a connection's message buffer; larger messages get a larger one */
+#define NGX_HTTP_TWITCH_CHAT_MSG_BUF         4096
 /* rooms one connection may be in at once */
 #define NGX_HTTP_TWITCH_CHAT_MAX_ROOMS       5
 /* messages in the join history */
@@ -59,17 +64,34 @@
 #define NGX_HTTP_TWITCH_WS_INTERNAL          1011
 
 
+/* why a handshake is refused */
+
+typedef enum {
+    NGX_HTTP_TWITCH_WS_ACCEPT = 0,
+    NGX_HTTP_TWITCH_WS_NOT_GET,
+    NGX_HTTP_TWITCH_WS_NOT_HTTP11,
+    NGX_HTTP_TWITCH_WS_BODY,
+    NGX_HTTP_TWITCH_WS_NO_UPGRADE,
+    NGX_HTTP_TWITCH_WS_VERSION,
+    NGX_HTTP_TWITCH_WS_KEY,
+    NGX_HTTP_TWITCH_WS_ORIGIN
+} ngx_http_twitch_chat_ws_refusal_e;
+
+
 typedef struct ngx_http_twitch_chat_worker_s  ngx_http_twitch_chat_worker_t;
 typedef struct ngx_http_twitch_chat_conn_s    ngx_http_twitch_chat_conn_t;
 typedef struct ngx_http_twitch_chat_room_s    ngx_http_twitch_chat_room_t;
 typedef struct ngx_http_twitch_chat_member_s  ngx_http_twitch_chat_member_t;
 typedef struct ngx_http_twitch_chat_out_s     ngx_http_twitch_chat_out_t;
+typedef struct ngx_http_twitch_chat_relay_s   ngx_http_twitch_chat_relay_t;
 
 
 typedef struct {
     ngx_msec_t                       viewer_interval;
     ngx_msec_t                       flush_interval;
+    ngx_flag_t                       current_viewers;
     ngx_flag_t                       used;
+    ngx_shm_zone_t                  *relay_zone;
     ngx_http_twitch_chat_worker_t   *worker;
 } ngx_http_twitch_chat_main_conf_t;
 
@@ -115,7 +137,9 @@ typedef struct {
     uint32_t                         utf8;
     u_char                          *msg;
     size_t                           msg_len;
-    size_t                           msg_max;
+    size_t                           msg_size;      /* of the buffer */
+    size_t                           msg_max;       /* the limit */
+    size_t                           need;
 
     /* the control frame being received */
     u_char                           ctl[125];
@@ -144,13 +168,16 @@ struct ngx_http_twitch_chat_member_s {
     unsigned                         broadcaster:1;
     unsigned                         moderator:1;
     unsigned                         vip:1;
-    unsigned                         refreshing:1;
     unsigned                         stale:1;
+    ngx_msec_t                       reloaded;
+    ngx_http_twitch_chat_conn_t     *waiter;
 
     ngx_uint_t                       sub_tier;
     ngx_uint_t                       sub_months;
     int64_t                          followed_at;   /* ms; -1: not */
     int64_t                          ban_until;     /* ms; -1: perm. */
+    ngx_uint_t                       viewers_hint;
+    ngx_array_t                     *history;       /* while joining */
 
     /* rules while Redis is down */
     ngx_msec_t                       last_sent;
@@ -188,11 +215,13 @@ struct ngx_http_twitch_chat_room_s {
     ngx_str_t                        id_text;
     ngx_uint_t                       ready;
     ngx_uint_t                       loading;
+    ngx_uint_t                       hold;          /* do not free yet */
+    ngx_uint_t                       doomed;
+    ngx_uint_t                       kicked;
     ngx_http_twitch_pg_query_t      *query;
-    ngx_pool_t                      *pool;          /* emotes, name */
+    ngx_pool_t                      *emotes_pool;
 
     int64_t                          owner_id;
-    ngx_uint_t                       is_live;
     ngx_http_twitch_chat_settings_t  settings;
     ngx_array_t                     *emotes;
 
@@ -200,16 +229,17 @@ struct ngx_http_twitch_chat_room_s {
     ngx_queue_t                      joining;
     ngx_uint_t                       nmembers;
 
-    ngx_uint_t                       viewers;       /* last total */
-    ngx_uint_t                       viewers_sent;
+    ngx_uint_t                       viewers_sent;  /* told members */
     ngx_uint_t                       viewers_known;
     ngx_msec_t                       refreshed;
 
     int64_t                          seen[NGX_HTTP_TWITCH_CHAT_SEEN];
     ngx_uint_t                       nseen;
 
-    uint32_t                         unique_hash[NGX_HTTP_TWITCH_CHAT_UNIQUE_LOCAL];
-    ngx_msec_t                       unique_time[NGX_HTTP_TWITCH_CHAT_UNIQUE_LOCAL];
+    uint32_t                         unique_hash[
+                                         NGX_HTTP_TWITCH_CHAT_UNIQUE_LOCAL];
+    ngx_msec_t                       unique_time[
+                                         NGX_HTTP_TWITCH_CHAT_UNIQUE_LOCAL];
     ngx_uint_t                       nunique;
 };
 
@@ -220,7 +250,6 @@ struct ngx_http_twitch_chat_conn_s {
     ngx_connection_t                *connection;
     ngx_http_twitch_chat_loc_conf_t *conf;
     ngx_http_twitch_chat_worker_t   *worker;
-    ngx_uint_t                       number;
 
     /* identity, from the session cookie */
     int64_t                          user_id;       /* 0: guest */
@@ -232,9 +261,14 @@ struct ngx_http_twitch_chat_conn_s {
     unsigned                         global_mod:1;
     unsigned                         identified:1;
     u_char                           guest[sizeof("Guest_xxxxxx")];
+    ngx_str_t                        session_key;
+    ngx_event_t                      session;
+    ngx_http_twitch_redis_cmd_t     *session_cmd;
 
     /* reading */
     ngx_http_twitch_chat_ws_parser_t parser;
+    u_char                          *msg;           /* the small buffer */
+    size_t                           msg_size;
     u_char                          *rbuf;
     u_char                          *rpos;
     u_char                          *rlast;
@@ -243,6 +277,7 @@ struct ngx_http_twitch_chat_conn_s {
     ngx_uint_t                       ping_sent;
     ngx_msec_t                       bucket_time;
     ngx_uint_t                       bucket;
+    ngx_uint_t                       flood;
 
     /* writing: frames shared with other connections */
     ngx_http_twitch_chat_out_t      *out;
@@ -260,18 +295,20 @@ struct ngx_http_twitch_chat_conn_s {
     void                            *step;
     ngx_http_twitch_redis_cmd_t     *cmd;
     ngx_http_twitch_pg_query_t      *query;
+    void                            *modop;
     ngx_queue_t                      id_wait;
     ngx_uint_t                       id_waiting;
 
     ngx_http_twitch_chat_member_t   *members[NGX_HTTP_TWITCH_CHAT_MAX_ROOMS];
     ngx_uint_t                       nmembers;
 
-    ngx_uint_t                       close_code;    /* to send */
     unsigned                         close_sent:1;
     unsigned                         close_received:1;
     unsigned                         closing:1;     /* no more input */
+    unsigned                         parse_closing:1;
+    unsigned                         shut:1;
     unsigned                         abort:1;       /* drop at once */
-    unsigned                         finalized:1;
+    unsigned                         released:1;
     unsigned                         degraded_sent:1;
 };
 
@@ -280,7 +317,6 @@ struct ngx_http_twitch_chat_worker_s {
     ngx_http_twitch_chat_main_conf_t *conf;
     ngx_http_twitch_main_conf_t     *tmcf;
     ngx_log_t                       *log;
-    ngx_pool_t                      *pool;
 
     ngx_str_t                        id;            /* unique per worker */
 
@@ -293,7 +329,9 @@ struct ngx_http_twitch_chat_worker_s {
     ngx_uint_t                       redis_up;
     ngx_uint_t                       degraded;
     ngx_event_t                      state_ev;
+    ngx_uint_t                       state_tries;
     ngx_event_t                      viewer_timer;
+    ngx_event_t                      kick_timer;
     ngx_uint_t                       exiting;
 
     /* message ids: the block in use */
@@ -305,6 +343,11 @@ struct ngx_http_twitch_chat_worker_s {
     ngx_queue_t                      id_waiters;
     ngx_event_t                      id_timer;
 
+    /* the other workers' messages while Redis is down */
+    ngx_http_twitch_chat_relay_t    *relay;
+    uint64_t                         relay_seq;
+    ngx_event_t                      relay_timer;
+
     /* messages not yet in PostgreSQL */
     ngx_queue_t                      pending;
     ngx_uint_t                       npending;
@@ -314,8 +357,7 @@ struct ngx_http_twitch_chat_worker_s {
     ngx_event_t                      flush_timer;
     ngx_event_t                      flush_guard;
     ngx_msec_t                       flush_backoff;
-    int64_t                         *deleted;       /* while flushing */
-    ngx_uint_t                       ndeleted;
+    ngx_uint_t                       dropped;
 };
 
 
@@ -328,8 +370,10 @@ int64_t ngx_http_twitch_chat_now_ms(void);
 
 ngx_int_t ngx_http_twitch_chat_ws_handshake(ngx_http_request_t *r,
     ngx_http_twitch_chat_loc_conf_t *conf);
+ngx_int_t ngx_http_twitch_chat_ws_refuse(ngx_http_request_t *r,
+    ngx_int_t reason);
 void ngx_http_twitch_chat_ws_init(ngx_http_twitch_chat_ws_parser_t *p,
-    u_char *msg, size_t msg_max);
+    u_char *msg, size_t msg_size, size_t msg_max);
 ngx_int_t ngx_http_twitch_chat_ws_parse(ngx_http_twitch_chat_ws_parser_t *p,
     u_char **pos, u_char *last, ngx_http_twitch_chat_ws_event_t *ev);
 ngx_int_t ngx_http_twitch_chat_utf8(uint32_t *state, u_char *p, size_t n);
@@ -350,27 +394,34 @@ ngx_int_t ngx_http_twitch_chat_send_json(ngx_http_twitch_chat_conn_t *cc,
 void ngx_http_twitch_chat_resume(ngx_http_twitch_chat_conn_t *cc);
 void ngx_http_twitch_chat_fail(ngx_http_twitch_chat_conn_t *cc,
     ngx_uint_t code);
-void ngx_http_twitch_chat_close_all(ngx_http_twitch_chat_worker_t *w,
-    ngx_uint_t code);
+void ngx_http_twitch_chat_close_with(ngx_http_twitch_chat_conn_t *cc,
+    ngx_uint_t code, const char *reason);
 void ngx_http_twitch_chat_abort_all(ngx_http_twitch_chat_worker_t *w);
+
+/* ngx_http_twitch_chat_identity.c */
+
+void ngx_http_twitch_chat_identify(ngx_http_twitch_chat_conn_t *cc);
 
 /* ngx_http_twitch_chat_protocol.c */
 
 ngx_int_t ngx_http_twitch_chat_message(ngx_http_twitch_chat_conn_t *cc,
     u_char *data, size_t len);
 void ngx_http_twitch_chat_identified(ngx_http_twitch_chat_conn_t *cc);
+void ngx_http_twitch_chat_id_ready(ngx_http_twitch_chat_conn_t *cc,
+    ngx_int_t rc);
+void ngx_http_twitch_chat_standing_ready(ngx_http_twitch_chat_conn_t *cc);
+yajl_gen ngx_http_twitch_chat_gen(void);
 ngx_int_t ngx_http_twitch_chat_error(ngx_http_twitch_chat_conn_t *cc,
     const char *code, const char *message, int64_t channel_id,
     int64_t retry_after);
 ngx_int_t ngx_http_twitch_chat_notice(ngx_http_twitch_chat_conn_t *cc,
     const char *code, const char *message);
 ngx_int_t ngx_http_twitch_chat_send_joined(ngx_http_twitch_chat_member_t *m,
-    redisReply *history, PGresult *rows);
+    ngx_array_t *history, PGresult *rows);
 void ngx_http_twitch_chat_emit_badges(yajl_gen g,
     ngx_http_twitch_chat_member_t *m);
 void ngx_http_twitch_chat_emit_settings(yajl_gen g,
     ngx_http_twitch_chat_settings_t *s);
-ngx_int_t ngx_http_twitch_chat_accept(ngx_http_twitch_chat_conn_t *cc);
 
 /* ngx_http_twitch_chat_room.c */
 
@@ -388,10 +439,9 @@ void ngx_http_twitch_chat_room_deliver(ngx_http_twitch_chat_room_t *room,
     ngx_http_twitch_chat_frame_t *f);
 ngx_int_t ngx_http_twitch_chat_room_local(ngx_http_twitch_chat_room_t *room,
     int64_t id, u_char *payload, size_t len);
-void ngx_http_twitch_chat_room_broadcast_all(
-    ngx_http_twitch_chat_worker_t *w, ngx_http_twitch_chat_frame_t *f);
 void ngx_http_twitch_chat_rooms_refresh(ngx_http_twitch_chat_worker_t *w);
-void ngx_http_twitch_chat_member_refresh(ngx_http_twitch_chat_member_t *m);
+ngx_int_t ngx_http_twitch_chat_member_reload(ngx_http_twitch_chat_member_t *m,
+    ngx_http_twitch_chat_conn_t *waiter);
 void ngx_http_twitch_chat_viewers_kick(ngx_http_twitch_chat_room_t *room);
 void ngx_http_twitch_chat_viewer_tick(ngx_event_t *ev);
 void ngx_http_twitch_chat_rooms_exit(ngx_http_twitch_chat_worker_t *w);
@@ -407,11 +457,13 @@ typedef struct {
     const char                      *code;
     const char                      *text;
     int64_t                          retry_after;   /* seconds, -1 */
+    u_char                           buf[160];
 } ngx_http_twitch_chat_refusal_t;
 
 ngx_uint_t ngx_http_twitch_chat_privileged(ngx_http_twitch_chat_member_t *m);
 ngx_int_t ngx_http_twitch_chat_rules_local(ngx_http_twitch_chat_member_t *m,
-    ngx_uint_t emote_only_ok, ngx_http_twitch_chat_refusal_t *rf);
+    ngx_uint_t only_emotes, ngx_uint_t may_reload,
+    ngx_http_twitch_chat_refusal_t *rf);
 ngx_int_t ngx_http_twitch_chat_rules_memory(ngx_http_twitch_chat_member_t *m,
     uint32_t hash, ngx_http_twitch_chat_refusal_t *rf);
 void ngx_http_twitch_chat_rules_remember(ngx_http_twitch_chat_member_t *m,
@@ -446,10 +498,17 @@ ngx_int_t ngx_http_twitch_chat_next_id(ngx_http_twitch_chat_conn_t *cc,
 void ngx_http_twitch_chat_id_cancel(ngx_http_twitch_chat_conn_t *cc);
 void ngx_http_twitch_chat_persist(ngx_http_twitch_chat_worker_t *w,
     int64_t id, int64_t channel_id, ngx_str_t *payload);
-void ngx_http_twitch_chat_persist_delete(ngx_http_twitch_chat_worker_t *w,
-    int64_t channel_id, int64_t id);
-void ngx_http_twitch_chat_persist_flush_now(ngx_http_twitch_chat_worker_t *w);
 void ngx_http_twitch_chat_persist_exit(ngx_http_twitch_chat_worker_t *w);
+
+/* ngx_http_twitch_chat_relay.c */
+
+ngx_int_t ngx_http_twitch_chat_relay_zone(ngx_conf_t *cf,
+    ngx_http_twitch_chat_main_conf_t *cmcf);
+void ngx_http_twitch_chat_relay_start(ngx_http_twitch_chat_worker_t *w);
+void ngx_http_twitch_chat_relay_write(ngx_http_twitch_chat_worker_t *w,
+    int64_t channel_id, int64_t id, ngx_str_t *payload);
+void ngx_http_twitch_chat_relay_watch(ngx_http_twitch_chat_worker_t *w,
+    ngx_uint_t on);
 
 /* ngx_http_twitch_chat_commands.c */
 

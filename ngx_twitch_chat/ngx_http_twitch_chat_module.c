@@ -5,9 +5,23 @@
 
 
 /*
- * ngx_http_twitch_chat_module: the WebSocket chat endpoint.  It checks the
- * RFC 6455 opening handshake; the chat protocol itself is not served yet,
- * so a valid handshake is answered 503.
+ * ngx_http_twitch_chat_module: the WebSocket chat endpoint (twitch_chat).
+ *
+ * This file holds the directives, the configuration, the per-worker state
+ * (created in init_process) and the content handler, which checks the
+ * opening handshake and hands the connection over to the chat:
+ *
+ *   _ws.c        RFC 6455 handshake, frame parser, UTF-8, frames
+ *   _conn.c      a chat connection: reading, send queue, ping, close
+ *   _identity.c  the session cookie's user at the upgrade
+ *   _protocol.c  the JSON protocol (auth, join, leave, chat)
+ *   _room.c      rooms, fan-out, Redis subscriptions, viewer counts
+ *   _events.c    moderation events from Redis applied to the rooms
+ *   _rules.c     rate limits, duplicates, bans, room modes
+ *   _emotes.c    emote detection
+ *   _persist.c   message ids and batched inserts into PostgreSQL
+ *   _relay.c     the workers' messages shared while Redis is down
+ *   _commands.c  slash commands through the moderation action layer
  */
 
 
@@ -18,18 +32,51 @@
 #include "ngx_http_twitch_chat.h"
 
 
+typedef struct {
+    size_t      min;
+    size_t      max;
+} ngx_http_twitch_chat_bounds_t;
+
+
 static ngx_int_t ngx_http_twitch_chat_handler(ngx_http_request_t *r);
-static ngx_int_t ngx_http_twitch_chat_refuse(ngx_http_request_t *r,
-    ngx_uint_t status, ngx_str_t *message);
-static ngx_table_elt_t *ngx_http_twitch_chat_header(ngx_http_request_t *r,
-    const char *name);
-static ngx_uint_t ngx_http_twitch_chat_has_token(ngx_str_t *value,
-    const char *token);
+static void *ngx_http_twitch_chat_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_twitch_chat_init_main_conf(ngx_conf_t *cf, void *conf);
 static void *ngx_http_twitch_chat_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_twitch_chat_merge_loc_conf(ngx_conf_t *cf,
     void *parent, void *child);
 static char *ngx_http_twitch_chat(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_twitch_chat_origins(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_twitch_chat_check_bounds(ngx_conf_t *cf, void *post,
+    void *data);
+static ngx_int_t ngx_http_twitch_chat_init_process(ngx_cycle_t *cycle);
+static void ngx_http_twitch_chat_exit_process(ngx_cycle_t *cycle);
+
+
+static ngx_http_twitch_chat_bounds_t  ngx_http_twitch_chat_message_bounds = {
+    256, 1024 * 1024
+};
+
+static ngx_http_twitch_chat_bounds_t  ngx_http_twitch_chat_queue_bounds = {
+    4096, 64 * 1024 * 1024
+};
+
+static ngx_http_twitch_chat_bounds_t  ngx_http_twitch_chat_time_bounds = {
+    100, 3600 * 1000
+};
+
+static ngx_conf_post_t  ngx_http_twitch_chat_message_post = {
+    ngx_http_twitch_chat_check_bounds
+};
+
+static ngx_conf_post_t  ngx_http_twitch_chat_queue_post = {
+    ngx_http_twitch_chat_check_bounds
+};
+
+static ngx_conf_post_t  ngx_http_twitch_chat_time_post = {
+    ngx_http_twitch_chat_check_bounds
+};
 
 
 static ngx_command_t  ngx_http_twitch_chat_commands[] = {
@@ -46,7 +93,50 @@ static ngx_command_t  ngx_http_twitch_chat_commands[] = {
       ngx_conf_set_size_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_twitch_chat_loc_conf_t, max_message),
+      &ngx_http_twitch_chat_message_post },
+
+    { ngx_string("twitch_chat_send_queue"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_twitch_chat_loc_conf_t, send_queue),
+      &ngx_http_twitch_chat_queue_post },
+
+    { ngx_string("twitch_chat_ping_interval"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_twitch_chat_loc_conf_t, ping_interval),
+      &ngx_http_twitch_chat_time_post },
+
+    { ngx_string("twitch_chat_origins"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF
+      |NGX_CONF_1MORE,
+      ngx_http_twitch_chat_origins,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
       NULL },
+
+    { ngx_string("twitch_chat_viewer_interval"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_twitch_chat_main_conf_t, viewer_interval),
+      &ngx_http_twitch_chat_time_post },
+
+    { ngx_string("twitch_chat_current_viewers"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_twitch_chat_main_conf_t, current_viewers),
+      NULL },
+
+    { ngx_string("twitch_chat_flush_interval"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_twitch_chat_main_conf_t, flush_interval),
+      &ngx_http_twitch_chat_time_post },
 
       ngx_null_command
 };
@@ -56,8 +146,8 @@ static ngx_http_module_t  ngx_http_twitch_chat_module_ctx = {
     NULL,                                  /* preconfiguration */
     NULL,                                  /* postconfiguration */
 
-    NULL,                                  /* create main configuration */
-    NULL,                                  /* init main configuration */
+    ngx_http_twitch_chat_create_main_conf, /* create main configuration */
+    ngx_http_twitch_chat_init_main_conf,   /* init main configuration */
 
     NULL,                                  /* create server configuration */
     NULL,                                  /* merge server configuration */
@@ -74,10 +164,10 @@ ngx_module_t  ngx_http_twitch_chat_module = {
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
     NULL,                                  /* init module */
-    NULL,                                  /* init process */
+    ngx_http_twitch_chat_init_process,     /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
-    NULL,                                  /* exit process */
+    ngx_http_twitch_chat_exit_process,     /* exit process */
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
@@ -86,158 +176,113 @@ ngx_module_t  ngx_http_twitch_chat_module = {
 static ngx_int_t
 ngx_http_twitch_chat_handler(ngx_http_request_t *r)
 {
-    ngx_int_t         rc;
-    ngx_str_t         msg;
-    ngx_table_elt_t  *upgrade, *connection, *version, *key;
+    ngx_int_t                         rc;
+    ngx_http_twitch_chat_loc_conf_t  *conf;
 
-    rc = ngx_http_discard_request_body(r);
-    if (rc != NGX_OK) {
-        return rc;
+    conf = ngx_http_get_module_loc_conf(r, ngx_http_twitch_chat_module);
+
+    if (ngx_http_twitch_chat_worker() == NULL) {
+        return NGX_HTTP_SERVICE_UNAVAILABLE;
     }
 
-    if (r->method != NGX_HTTP_GET) {
-        ngx_str_set(&msg, "{\"error\":\"WebSocket handshake must use GET\"}");
-        return ngx_http_twitch_chat_refuse(r, NGX_HTTP_NOT_ALLOWED, &msg);
-    }
+    rc = ngx_http_twitch_chat_ws_handshake(r, conf);
 
-    upgrade = ngx_http_twitch_chat_header(r, "Upgrade");
-    connection = ngx_http_twitch_chat_header(r, "Connection");
-
-    if (upgrade == NULL || connection == NULL
-        || !ngx_http_twitch_chat_has_token(&upgrade->value, "websocket")
-        || !ngx_http_twitch_chat_has_token(&connection->value, "upgrade"))
-    {
-        ngx_str_set(&msg, "{\"error\":\"WebSocket upgrade required\"}");
-        return ngx_http_twitch_chat_refuse(r, 426, &msg);
-    }
-
-    version = ngx_http_twitch_chat_header(r, "Sec-WebSocket-Version");
-
-    if (version == NULL || version->value.len != 2
-        || ngx_strncmp(version->value.data, "13", 2) != 0)
-    {
-        ngx_str_set(&msg,
-                    "{\"error\":\"unsupported WebSocket version\"}");
-        return ngx_http_twitch_chat_refuse(r, 426, &msg);
-    }
-
-    key = ngx_http_twitch_chat_header(r, "Sec-WebSocket-Key");
-
-    /* 16 random bytes, base64-encoded */
-
-    if (key == NULL || key->value.len != 24
-        || key->value.data[22] != '=' || key->value.data[23] != '=')
-    {
-        ngx_str_set(&msg, "{\"error\":\"invalid Sec-WebSocket-Key\"}");
-        return ngx_http_twitch_chat_refuse(r, NGX_HTTP_BAD_REQUEST, &msg);
-    }
-
-    ngx_str_set(&msg, "{\"error\":\"chat is not available yet\"}");
-
-    return ngx_http_twitch_chat_refuse(r, NGX_HTTP_SERVICE_UNAVAILABLE, &msg);
-}
-
-
-static ngx_int_t
-ngx_http_twitch_chat_refuse(ngx_http_request_t *r, ngx_uint_t status,
-    ngx_str_t *message)
-{
-    ngx_int_t    rc;
-    ngx_buf_t   *b;
-    ngx_chain_t  out;
-
-    b = ngx_calloc_buf(r->pool);
-    if (b == NULL) {
+    if (rc == NGX_ERROR) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    b->pos = message->data;
-    b->last = message->data + message->len;
-    b->memory = 1;
-    b->last_buf = 1;
-
-    out.buf = b;
-    out.next = NULL;
-
-    r->headers_out.status = status;
-    r->headers_out.content_length_n = message->len;
-    ngx_str_set(&r->headers_out.content_type, "application/json");
-
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
+    if (rc != NGX_OK) {
+        return ngx_http_twitch_chat_ws_refuse(r, rc);
     }
 
-    return ngx_http_output_filter(r, &out);
+    return ngx_http_twitch_chat_conn_start(r, conf);
 }
 
 
-static ngx_table_elt_t *
-ngx_http_twitch_chat_header(ngx_http_request_t *r, const char *name)
+ngx_http_twitch_chat_worker_t *
+ngx_http_twitch_chat_worker(void)
 {
-    size_t            len;
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
+    ngx_http_twitch_chat_main_conf_t  *cmcf;
 
-    len = ngx_strlen(name);
-    part = &r->headers_in.headers.part;
-    h = part->elts;
+    cmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                               ngx_http_twitch_chat_module);
 
-    for (i = 0; /* void */ ; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                return NULL;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len == len
-            && ngx_strncasecmp(h[i].key.data, (u_char *) name, len) == 0)
-        {
-            return &h[i];
-        }
-    }
+    return (cmcf == NULL) ? NULL : cmcf->worker;
 }
 
 
-/* a comma-separated header value contains the token, case-insensitively */
+/* wall-clock time in milliseconds since the epoch */
 
-static ngx_uint_t
-ngx_http_twitch_chat_has_token(ngx_str_t *value, const char *token)
+int64_t
+ngx_http_twitch_chat_now_ms(void)
 {
-    size_t   len;
-    u_char  *p, *last, *start;
+    ngx_time_t  *tp;
 
-    len = ngx_strlen(token);
-    p = value->data;
-    last = p + value->len;
+    tp = ngx_timeofday();
 
-    while (p < last) {
+    return (int64_t) tp->sec * 1000 + tp->msec;
+}
 
-        while (p < last && (*p == ' ' || *p == '\t' || *p == ',')) {
-            p++;
-        }
 
-        start = p;
+static void *
+ngx_http_twitch_chat_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_twitch_chat_main_conf_t  *cmcf;
 
-        while (p < last && *p != ',' && *p != ' ' && *p != '\t') {
-            p++;
-        }
-
-        if ((size_t) (p - start) == len
-            && ngx_strncasecmp(start, (u_char *) token, len) == 0)
-        {
-            return 1;
-        }
+    cmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_twitch_chat_main_conf_t));
+    if (cmcf == NULL) {
+        return NULL;
     }
 
-    return 0;
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     cmcf->used = 0;
+     *     cmcf->worker = NULL;
+     */
+
+    cmcf->viewer_interval = NGX_CONF_UNSET_MSEC;
+    cmcf->flush_interval = NGX_CONF_UNSET_MSEC;
+    cmcf->current_viewers = NGX_CONF_UNSET;
+
+    return cmcf;
+}
+
+
+static char *
+ngx_http_twitch_chat_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_twitch_chat_main_conf_t *cmcf = conf;
+
+    ngx_http_twitch_main_conf_t  *tmcf;
+
+    ngx_conf_init_msec_value(cmcf->viewer_interval, 5000);
+    ngx_conf_init_msec_value(cmcf->flush_interval, 500);
+    ngx_conf_init_value(cmcf->current_viewers, 1);
+
+    if (!cmcf->used) {
+        return NGX_CONF_OK;
+    }
+
+    tmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_twitch_module);
+
+    if (tmcf->pg_conninfo.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"twitch_chat\" requires \"twitch_postgres\"");
+        return NGX_CONF_ERROR;
+    }
+
+    if (tmcf->redis_host.len == 0 && tmcf->redis_unix.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"twitch_chat\" requires \"twitch_redis\"");
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_twitch_chat_relay_zone(cf, cmcf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
 }
 
 
@@ -253,6 +298,9 @@ ngx_http_twitch_chat_create_loc_conf(ngx_conf_t *cf)
 
     conf->enabled = NGX_CONF_UNSET;
     conf->max_message = NGX_CONF_UNSET_SIZE;
+    conf->send_queue = NGX_CONF_UNSET_SIZE;
+    conf->ping_interval = NGX_CONF_UNSET_MSEC;
+    conf->origins = NGX_CONF_UNSET_PTR;
 
     return conf;
 }
@@ -267,6 +315,11 @@ ngx_http_twitch_chat_merge_loc_conf(ngx_conf_t *cf, void *parent,
 
     ngx_conf_merge_value(conf->enabled, prev->enabled, 0);
     ngx_conf_merge_size_value(conf->max_message, prev->max_message, 4096);
+    ngx_conf_merge_size_value(conf->send_queue, prev->send_queue,
+                              256 * 1024);
+    ngx_conf_merge_msec_value(conf->ping_interval, prev->ping_interval,
+                              30000);
+    ngx_conf_merge_ptr_value(conf->origins, prev->origins, NULL);
 
     return NGX_CONF_OK;
 }
@@ -277,7 +330,8 @@ ngx_http_twitch_chat(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_twitch_chat_loc_conf_t *tclcf = conf;
 
-    ngx_http_core_loc_conf_t  *clcf;
+    ngx_http_core_loc_conf_t          *clcf;
+    ngx_http_twitch_chat_main_conf_t  *cmcf;
 
     if (tclcf->enabled != NGX_CONF_UNSET) {
         return "is duplicate";
@@ -288,5 +342,182 @@ ngx_http_twitch_chat(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     clcf->handler = ngx_http_twitch_chat_handler;
 
+    cmcf = ngx_http_conf_get_module_main_conf(cf,
+                                              ngx_http_twitch_chat_module);
+    cmcf->used = 1;
+
     return NGX_CONF_OK;
+}
+
+
+/* twitch_chat_origins http://a.example https://b.example ... | * */
+
+static char *
+ngx_http_twitch_chat_origins(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_twitch_chat_loc_conf_t *tclcf = conf;
+
+    u_char      *p;
+    ngx_str_t   *value, *origin;
+    ngx_uint_t   i;
+
+    if (tclcf->origins != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    tclcf->origins = ngx_array_create(cf->pool, cf->args->nelts - 1,
+                                      sizeof(ngx_str_t));
+    if (tclcf->origins == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (!(value[i].len == 1 && value[i].data[0] == '*')) {
+            p = (u_char *) ngx_strstr(value[i].data, "://");
+
+            if (p == NULL || p == value[i].data
+                || p + 3 == value[i].data + value[i].len
+                || ngx_strlchr(p + 3, value[i].data + value[i].len, '/')
+                   != NULL)
+            {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid origin \"%V\" in \"%V\": "
+                                   "use scheme://host[:port] or \"*\"",
+                                   &value[i], &cmd->name);
+                return NGX_CONF_ERROR;
+            }
+        }
+
+        origin = ngx_array_push(tclcf->origins);
+        if (origin == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *origin = value[i];
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* the post handler of the bounded slots: the error names the directive */
+
+static char *
+ngx_http_twitch_chat_check_bounds(ngx_conf_t *cf, void *post, void *data)
+{
+    u_char                         *p;
+    size_t                          v;
+    const char                     *unit;
+    ngx_conf_post_t                *cp = post;
+    ngx_http_twitch_chat_bounds_t  *b;
+
+    if (cp == &ngx_http_twitch_chat_message_post) {
+        b = &ngx_http_twitch_chat_message_bounds;
+        v = *(size_t *) data;
+        unit = "bytes";
+
+    } else if (cp == &ngx_http_twitch_chat_queue_post) {
+        b = &ngx_http_twitch_chat_queue_bounds;
+        v = *(size_t *) data;
+        unit = "bytes";
+
+    } else {
+        b = &ngx_http_twitch_chat_time_bounds;
+        v = *(ngx_msec_t *) data;
+        unit = "ms";
+    }
+
+    if (v >= b->min && v <= b->max) {
+        return NGX_CONF_OK;
+    }
+
+    p = ngx_pnalloc(cf->pool, 2 * NGX_SIZE_T_LEN + 48);
+    if (p == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    (void) ngx_sprintf(p, "value must be between %uz and %uz %s%Z",
+                       b->min, b->max, unit);
+
+    return (char *) p;
+}
+
+
+static ngx_int_t
+ngx_http_twitch_chat_init_process(ngx_cycle_t *cycle)
+{
+    u_char                            *p;
+    ngx_http_twitch_chat_worker_t     *w;
+    ngx_http_twitch_chat_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                               ngx_http_twitch_chat_module);
+
+    if (cmcf == NULL || !cmcf->used) {
+        return NGX_OK;
+    }
+
+    w = ngx_pcalloc(cycle->pool, sizeof(ngx_http_twitch_chat_worker_t));
+    if (w == NULL) {
+        return NGX_ERROR;
+    }
+
+    w->conf = cmcf;
+    w->tmcf = ngx_http_twitch_get_main_conf(cycle);
+    w->log = cycle->log;
+
+    /* a name for this worker in the shared viewer counts */
+
+    p = ngx_pnalloc(cycle->pool, NGX_INT_T_LEN * 3 + 3);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    w->id.data = p;
+    w->id.len = ngx_sprintf(p, "%08xD%08xD:%P", (uint32_t) ngx_random(),
+                            (uint32_t) ngx_random(), ngx_pid)
+                - p;
+    w->id.data[w->id.len] = '\0';
+
+    ngx_queue_init(&w->conns);
+
+    ngx_http_twitch_chat_relay_start(w);
+    ngx_http_twitch_chat_rooms_init(w);
+    ngx_http_twitch_chat_persist_init(w);
+
+    cmcf->worker = w;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The worker exits: ngx_http_twitch_module's exit_process ran first, so
+ * PostgreSQL and Redis are gone; what is left is closed without them.
+ */
+
+static void
+ngx_http_twitch_chat_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_twitch_chat_worker_t     *w;
+    ngx_http_twitch_chat_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                               ngx_http_twitch_chat_module);
+
+    if (cmcf == NULL || cmcf->worker == NULL) {
+        return;
+    }
+
+    w = cmcf->worker;
+    w->exiting = 1;
+
+    ngx_http_twitch_chat_abort_all(w);
+    ngx_http_twitch_chat_rooms_exit(w);
+    ngx_http_twitch_chat_persist_exit(w);
+
+    cmcf->worker = NULL;
 }

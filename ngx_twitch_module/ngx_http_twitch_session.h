@@ -32,5 +32,13 @@ ngx_int_t ngx_http_twitch_session_end(ngx_http_twitch_ctx_t *ctx,
 void ngx_http_twitch_session_revoke_all(ngx_http_twitch_ctx_t *ctx,
     const char *user_id);
 
+/*
+ * For callers without an API ctx (the chat's WebSocket upgrade): the
+ * Redis key "session:<id>" of the request's session cookie, NUL-terminated
+ * in the request pool.  NGX_DECLINED: no well-formed session cookie;
+ * NGX_ERROR: out of memory.  The key's value is the user id.
+ */
+ngx_int_t ngx_http_twitch_session_key(ngx_http_request_t *r, ngx_str_t *key);
+
 
 #endif /* _NGX_HTTP_TWITCH_SESSION_H_INCLUDED_ */
