@@ -562,6 +562,8 @@ ngx_http_twitch_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
+    tmcf->started = ngx_time();
+
     if (tmcf->pg_conninfo.len) {
         tmcf->pg = ngx_http_twitch_pg_pool_create(cycle, tmcf);
         if (tmcf->pg == NULL) {

@@ -37,7 +37,8 @@ typedef struct {
     ngx_int_t                   request_id_index;
     ngx_msec_t                  session_ttl;
 
-    /* the last health round trip of this worker */
+    /* when this worker started, and its last health round trip */
+    time_t                      started;
     ngx_msec_t                  health_checked;
     ngx_uint_t                  health_postgres;
     ngx_uint_t                  health_redis;

@@ -166,3 +166,59 @@ GET /api/health
 --- error_code: 200
 --- response_body chomp
 {"status":"ok","postgres":"up","redis":"up"}
+
+
+
+=== TEST 10: the original's /health with checks
+--- http_config
+    twitch_postgres "$TEST_NGINX_PG";
+    twitch_redis $TEST_NGINX_REDIS;
+--- config
+    location /health { twitch_api; }
+--- request
+GET /health
+--- error_code: 200
+--- response_body_like: ^\{"status":"healthy","version":"[0-9.]+","instance":"[^"]+","uptime_seconds":\d+,"checks":\{"postgres":\{"status":"up"\},"redis":\{"status":"up"\}\},"timestamp":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"\}$
+
+
+
+=== TEST 11: /health/ready
+--- http_config
+    twitch_postgres "$TEST_NGINX_PG";
+    twitch_redis $TEST_NGINX_REDIS;
+--- config
+    location /health { twitch_api; }
+--- request
+GET /health/ready
+--- error_code: 200
+--- response_body_like: ^\{"status":"ready","timestamp":"[^"]+"\}$
+
+
+
+=== TEST 12: /health/ready names what is down
+--- http_config
+    twitch_postgres "$TEST_NGINX_PG";
+    twitch_redis 127.0.0.1:1;
+--- config
+    location /health { twitch_api; }
+--- request
+GET /health/ready
+--- error_code: 503
+--- response_body_like: ^\{"status":"not ready","checks":\{"postgres":"up","redis":"down"\},"timestamp":"[^"]+"\}$
+--- error_log
+redis command connect failed
+
+
+
+=== TEST 13: /health/live asks no back end
+--- http_config
+    twitch_postgres "host=127.0.0.1 port=1 dbname=twitch user=twitch";
+    twitch_redis 127.0.0.1:1;
+--- config
+    location /health { twitch_api; }
+--- request
+GET /health/live
+--- error_code: 200
+--- response_body_like: ^\{"status":"alive","timestamp":"[^"]+","uptime_seconds":\d+\}$
+--- error_log
+postgres connecting failed
