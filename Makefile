@@ -83,7 +83,7 @@ deps:
 
 build: deps $(MODULES) web hooks
 
-# rtmp-hooks/: the transcoder (twitch_transcode) that exec_push runs
+# rtmp-hooks/: the transcoder (twitch_transcode), run per live stream
 hooks: deps
 	@$(MAKE) --no-print-directory -C rtmp-hooks
 
@@ -126,7 +126,10 @@ run: build
 	@echo
 	@echo "The platform is up:"
 	@echo "  web and API   http://127.0.0.1:$(HTTP_PORT)/  (health: /api/health)"
-	@echo "  RTMP ingest   rtmp://127.0.0.1:$(RTMP_PORT)/live"
+	@echo "  RTMP ingest   rtmp://127.0.0.1:$(RTMP_PORT)/live  (OBS: the stream" \
+	      "key from the dashboard)"
+	@echo "  demo stream   http://127.0.0.1:$(HTTP_PORT)/shroud  (a test pattern;" \
+	      "DEMO_CHANNEL= turns it off)"
 	@echo "  PostgreSQL    127.0.0.1:$(PG_PORT)  Redis 127.0.0.1:$(REDIS_PORT)"
 	@echo "  logs          var/log/"
 	@echo "  demo accounts shroud, pokimane, xqc, ninja, admin;" \

@@ -10,6 +10,7 @@
 #   conf/platform.sh db             create role and database, migrate, seed
 #   conf/platform.sh db-reset       drop the database and Redis data, then db
 #   conf/platform.sh nginx start|stop|reload|conf
+#   conf/platform.sh demo start|stop|status   the demo stream (make run)
 #
 # Settings (environment):
 #   TWITCH_VAR   state directory            (default: <repo>/var)
@@ -18,6 +19,8 @@
 #   PG_PORT      PostgreSQL                 (default: 54329)
 #   REDIS_PORT   Redis                      (default: 63799)
 #   TWITCH_SEED  apply the demo data: 1/0   (default: 1)
+#   DEMO_CHANNEL channel of the demo stream that "up" starts, "" for none
+#                                           (default: shroud)
 
 set -euo pipefail
 
@@ -28,6 +31,7 @@ RTMP_PORT=${RTMP_PORT:-1935}
 PG_PORT=${PG_PORT:-54329}
 REDIS_PORT=${REDIS_PORT:-63799}
 TWITCH_SEED=${TWITCH_SEED:-1}
+DEMO_CHANNEL=${DEMO_CHANNEL-shroud}
 
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 NGINX=${NGINX:-/usr/sbin/nginx}
@@ -200,6 +204,7 @@ nginx_conf() {
     local user_line="" mod
 
     mkdir -p "$NGINX_DIR/conf" "$NGINX_DIR/tmp" "$VAR/hls" "$LOG_DIR"
+    mkdir -p "$LOG_DIR/live"
 
     for mod in "$RTMP_MODULE" "$MODULES_DIR/ngx_http_twitch_module.so" \
                "$MODULES_DIR/ngx_http_twitch_chat_module.so"; do
@@ -213,6 +218,8 @@ nginx_conf() {
            runuser -u www-data -- test -x "$ROOT/conf" 2>/dev/null; then
             user_line="user www-data;"
             chown -R www-data "$NGINX_DIR/tmp" "$VAR/hls"
+            # the transcoders' logs (they run as the workers)
+            chown www-data "$LOG_DIR/live"
         else
             user_line="user root;"
         fi
@@ -282,6 +289,66 @@ nginx_stop() {
     fi
 }
 
+# The demo stream: rtmp-hooks/twitch_demo.sh publishes ffmpeg's test
+# pattern with DEMO_CHANNEL's stream key, through the same RTMP ingest,
+# transcoder and HLS as OBS would (and again after nginx restarts).
+DEMO_DIR=$VAR/demo
+
+demo_pid() { cat "$DEMO_DIR/demo.pid" 2>/dev/null || true; }
+
+demo_running() {
+    local pid
+    pid=$(demo_pid)
+    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
+}
+
+demo_start() {
+    local key
+
+    [ -n "$DEMO_CHANNEL" ] || return 0
+
+    if ! [[ $DEMO_CHANNEL =~ ^[A-Za-z0-9_]{3,25}$ ]]; then
+        die "DEMO_CHANNEL must be a channel name"
+    fi
+
+    if demo_running; then
+        return 0
+    fi
+
+    key=$(psql_admin -d "$DB_NAME" -tA -c \
+          "SELECT stream_key FROM channels
+            WHERE lower(name) = lower('$DEMO_CHANNEL')") || key=""
+
+    if [ -z "$key" ]; then
+        say "demo: no channel \"$DEMO_CHANNEL\": no demo stream"
+        return 0
+    fi
+
+    mkdir -p "$DEMO_DIR" "$LOG_DIR"
+
+    TWITCH_DEMO_KEY=$key setsid "$ROOT/rtmp-hooks/twitch_demo.sh" \
+        "rtmp://127.0.0.1:$RTMP_PORT/live" 640x360 30 \
+        </dev/null >>"$LOG_DIR/demo.log" 2>&1 &
+    echo $! >"$DEMO_DIR/demo.pid"
+
+    say "demo: a test pattern is live on /$DEMO_CHANNEL" \
+        "(HLS: /hls/$DEMO_CHANNEL/master.m3u8)"
+}
+
+demo_stop() {
+    local pid
+    pid=$(demo_pid)
+
+    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+        kill -TERM "$pid"
+        wait_for 10 sh -c "! kill -0 $pid" || kill -KILL "$pid" 2>/dev/null ||
+            true
+        say "demo: stopped"
+    fi
+
+    rm -f "$DEMO_DIR/demo.pid"
+}
+
 status_line() {    # status_line <name> <running-test...>
     local name=$1; shift
     if "$@"; then say "$name: running"; else say "$name: stopped"; fi
@@ -303,13 +370,17 @@ case "$cmd/$sub" in
     nginx/stop)     nginx_stop ;;
     nginx/reload)   nginx_start ;;
     nginx/conf)     nginx_conf ;;
-    up/)            pg_start; redis_start; db_setup; nginx_start ;;
-    down/)          nginx_stop; redis_stop; pg_stop ;;
+    demo/start)     demo_start ;;
+    demo/stop)      demo_stop ;;
+    demo/status)    demo_running ;;
+    up/)            pg_start; redis_start; db_setup; nginx_start; demo_start ;;
+    down/)          demo_stop; nginx_stop; redis_stop; pg_stop ;;
     status/)
         status_line postgres pg_running
         status_line redis redis_running
-        status_line nginx nginx_running ;;
+        status_line nginx nginx_running
+        status_line demo demo_running ;;
     *)
-        sed -n '3,21p' "$0" | sed 's/^# \{0,1\}//' >&2
+        sed -n '3,24p' "$0" | sed 's/^# \{0,1\}//' >&2
         exit 2 ;;
 esac

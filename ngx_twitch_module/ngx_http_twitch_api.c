@@ -63,6 +63,7 @@ static ngx_http_twitch_route_t  *ngx_http_twitch_route_tables[] = {
     ngx_http_twitch_moderation_routes,
     ngx_http_twitch_admin_routes,
     ngx_http_twitch_clips_routes,
+    ngx_http_twitch_vods_routes,
     NULL
 };
 

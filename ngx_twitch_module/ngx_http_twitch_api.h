@@ -58,6 +58,7 @@ extern ngx_http_twitch_route_t  ngx_http_twitch_streams_routes[];
 extern ngx_http_twitch_route_t  ngx_http_twitch_moderation_routes[];
 extern ngx_http_twitch_route_t  ngx_http_twitch_admin_routes[];
 extern ngx_http_twitch_route_t  ngx_http_twitch_clips_routes[];
+extern ngx_http_twitch_route_t  ngx_http_twitch_vods_routes[];
 
 /*
  * Completion handlers return what a route handler returns: NGX_DONE while

@@ -26,6 +26,7 @@
 #include "ngx_http_twitch_listing.h"
 #include "ngx_http_twitch_session.h"
 #include "ngx_http_twitch_util.h"
+#include "ngx_http_twitch_rtmp.h"
 
 
 #define NGX_HTTP_TWITCH_STREAMS_TITLE_MAX  140
@@ -419,6 +420,11 @@ ngx_http_twitch_streams_start_done(ngx_http_twitch_ctx_t *ctx,
                   "twitch api: user %V started stream %s",
                   &ctx->user->username, PQgetvalue(res, 0, 1));
 
+    /* with "twitch_test_pattern": a generated stream through the ingest */
+    ngx_http_twitch_rtmp_pattern_start(r->connection->log,
+                                       PQgetvalue(res, 0, 2),
+                                       PQgetvalue(res, 0, 1));
+
     g = ngx_http_twitch_json_gen(r->pool);
     if (g == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -513,6 +519,11 @@ ngx_http_twitch_streams_stop_done(ngx_http_twitch_ctx_t *ctx, PGresult *res,
                   "twitch api: user %V stopped stream %s",
                   &ctx->user->username,
                   PQgetisnull(res, 0, 1) ? "(none)" : PQgetvalue(res, 0, 1));
+
+    if (!PQgetisnull(res, 0, 1)) {
+        ngx_http_twitch_rtmp_pattern_stop(r->connection->log,
+                                          PQgetvalue(res, 0, 1));
+    }
 
     g = ngx_http_twitch_json_gen(r->pool);
     if (g == NULL) {
