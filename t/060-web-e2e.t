@@ -3,8 +3,9 @@
 # API, chat, RTMP ingest, transcoder, HLS): sign up, log in, browse, watch
 # a live channel (an ffmpeg test pattern published with a fresh account's
 # stream key), change quality, chat between two browsers, follow,
-# subscribe, reveal and rotate the stream key, log out.  Screenshots of
-# a failure stay in var/test/e2e-artifacts.
+# subscribe, reveal and rotate the stream key, log out; then every page at
+# desktop and phone width.  Screenshots of a failure stay in
+# var/test/e2e-artifacts.
 
 use strict;
 use warnings;
@@ -41,6 +42,15 @@ my $rc = $? >> 8;
 diag $log;
 is $rc, 0, 'the end-to-end flow passes';
 like $log, qr/^(\d+) passed, 0 failed$/m, 'every step passed';
+
+# every page at desktop and phone width: no crash, no console error
+my $smoke = `cd web && E2E_BASE_URL=http://127.0.0.1:$http \\
+    E2E_ARTIFACTS=$artifacts node e2e/smoke.mjs 2>&1`;
+my $src = $? >> 8;
+
+diag $smoke;
+is $src, 0, 'every page renders at desktop and phone width';
+like $smoke, qr/^(\d+) passed, 0 failed$/m, 'without errors';
 
 ($ok, $out) = platform('stop');
 ok $ok, 'the platform nginx stops' or diag $out;
