@@ -838,7 +838,6 @@ static ngx_int_t
 ngx_http_twitch_channel_update_done(ngx_http_twitch_ctx_t *ctx,
     PGresult *res, ngx_int_t rc)
 {
-    yajl_gen                    g;
     ngx_http_twitch_channel_t  *ch = ctx->data;
 
     if (rc == NGX_ERROR
@@ -880,19 +879,7 @@ ngx_http_twitch_channel_update_done(ngx_http_twitch_ctx_t *ctx,
         return ngx_http_twitch_send_success(ctx);
     }
 
-    g = ngx_http_twitch_json_gen(ctx->request->pool);
-    if (g == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    (void) yajl_gen_map_open(g);
-    ngx_http_twitch_json_key(g, "success");
-    ngx_http_twitch_json_bool(g, 1);
-    ngx_http_twitch_json_key(g, "message");
-    ngx_http_twitch_json_cstr(g, "Nothing to update");
-    (void) yajl_gen_map_close(g);
-
-    return ngx_http_twitch_api_send(ctx, NGX_HTTP_OK, g);
+    return ngx_http_twitch_send_success_message(ctx, "Nothing to update");
 }
 
 
@@ -934,8 +921,6 @@ static ngx_int_t
 ngx_http_twitch_channel_follow_done(ngx_http_twitch_ctx_t *ctx,
     PGresult *res, ngx_int_t rc)
 {
-    yajl_gen  g;
-
     if (rc != NGX_OK) {
         return ngx_http_twitch_db_error(ctx, res, rc);
     }
@@ -948,19 +933,7 @@ ngx_http_twitch_channel_follow_done(ngx_http_twitch_ctx_t *ctx,
         return ngx_http_twitch_send_success(ctx);
     }
 
-    g = ngx_http_twitch_json_gen(ctx->request->pool);
-    if (g == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    (void) yajl_gen_map_open(g);
-    ngx_http_twitch_json_key(g, "success");
-    ngx_http_twitch_json_bool(g, 1);
-    ngx_http_twitch_json_key(g, "message");
-    ngx_http_twitch_json_cstr(g, "Already following");
-    (void) yajl_gen_map_close(g);
-
-    return ngx_http_twitch_api_send(ctx, NGX_HTTP_OK, g);
+    return ngx_http_twitch_send_success_message(ctx, "Already following");
 }
 
 

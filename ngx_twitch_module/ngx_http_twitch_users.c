@@ -263,7 +263,6 @@ ngx_http_twitch_user_update_user(ngx_http_twitch_ctx_t *ctx)
 {
     u_char                  *p;
     char                    *s;
-    yajl_gen                 g;
     ngx_uint_t               blank;
     const char              *err, **params;
     ngx_http_twitch_json_t  *v;
@@ -365,19 +364,7 @@ ngx_http_twitch_user_update_user(ngx_http_twitch_ctx_t *ctx)
     }
 
     if (params[1][0] == 'f' && params[3][0] == 'f' && params[5][0] == 'f') {
-        g = ngx_http_twitch_json_gen(ctx->request->pool);
-        if (g == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        (void) yajl_gen_map_open(g);
-        ngx_http_twitch_json_key(g, "success");
-        ngx_http_twitch_json_bool(g, 1);
-        ngx_http_twitch_json_key(g, "message");
-        ngx_http_twitch_json_cstr(g, "Nothing to update");
-        (void) yajl_gen_map_close(g);
-
-        return ngx_http_twitch_api_send(ctx, NGX_HTTP_OK, g);
+        return ngx_http_twitch_send_success_message(ctx, "Nothing to update");
     }
 
     return ngx_http_twitch_api_query(ctx,

@@ -287,6 +287,14 @@ ngx_http_twitch_result_cleanup(void *data)
 ngx_int_t
 ngx_http_twitch_send_success(ngx_http_twitch_ctx_t *ctx)
 {
+    return ngx_http_twitch_send_success_message(ctx, NULL);
+}
+
+
+ngx_int_t
+ngx_http_twitch_send_success_message(ngx_http_twitch_ctx_t *ctx,
+    const char *message)
+{
     yajl_gen  g;
 
     g = ngx_http_twitch_json_gen(ctx->request->pool);
@@ -297,6 +305,12 @@ ngx_http_twitch_send_success(ngx_http_twitch_ctx_t *ctx)
     (void) yajl_gen_map_open(g);
     ngx_http_twitch_json_key(g, "success");
     ngx_http_twitch_json_bool(g, 1);
+
+    if (message != NULL) {
+        ngx_http_twitch_json_key(g, "message");
+        ngx_http_twitch_json_cstr(g, message);
+    }
+
     (void) yajl_gen_map_close(g);
 
     return ngx_http_twitch_api_send(ctx, NGX_HTTP_OK, g);

@@ -59,8 +59,10 @@ ngx_int_t ngx_http_twitch_send_row_status(ngx_http_twitch_ctx_t *ctx,
 PGresult *ngx_http_twitch_keep_result(ngx_http_twitch_ctx_t *ctx,
     PGresult *res);
 
-/* {"success":true} */
+/* {"success":true}, and {"success":true,"message":"..."} */
 ngx_int_t ngx_http_twitch_send_success(ngx_http_twitch_ctx_t *ctx);
+ngx_int_t ngx_http_twitch_send_success_message(ngx_http_twitch_ctx_t *ctx,
+    const char *message);
 
 /*
  * The answer for a failed query: 503 when the database is unreachable,
