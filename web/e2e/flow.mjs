@@ -337,8 +337,14 @@ async function main() {
     if ((await follow.getAttribute('aria-pressed')) === 'true') throw new Error('a new account already follows?');
     await follow.click();
     await until('Following', async () => (await follow.getAttribute('aria-pressed')) === 'true');
-    const r = await api(pa, 'GET', `/api/channels/${channelName}`);
-    if (r.json?.channel?.isFollowing !== true) throw new Error('the server does not report isFollowing');
+    // the button turns as soon as it is clicked; the POST may still be on its way
+    let following = false;
+    for (let i = 0; i < 25 && !following; i++) {
+      const r = await api(pa, 'GET', `/api/channels/${channelName}`);
+      following = r.json?.channel?.isFollowing === true;
+      if (!following) await new Promise((res) => setTimeout(res, 200));
+    }
+    if (!following) throw new Error('the server does not report isFollowing');
   });
 
   await step('subscribe at Tier 2', async () => {
