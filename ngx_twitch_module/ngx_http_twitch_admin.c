@@ -459,7 +459,7 @@ ngx_http_twitch_admin_suspend_done(ngx_http_twitch_ctx_t *ctx,
 
     /* every session ends now; session_user refuses the rest anyway */
 
-    ngx_http_twitch_session_revoke_all(ctx, ad->id);
+    (void) ngx_http_twitch_session_revoke_all(ctx, ad->id, NULL);
 
     g = ngx_http_twitch_json_gen(ctx->request->pool);
     if (g == NULL) {

@@ -31,6 +31,8 @@ static ngx_int_t ngx_http_twitch_session_get_done(ngx_http_twitch_ctx_t *ctx,
     redisReply *reply);
 static ngx_int_t ngx_http_twitch_session_user_done(
     ngx_http_twitch_ctx_t *ctx, PGresult *res, ngx_int_t rc);
+static ngx_int_t ngx_http_twitch_session_suspended_done(
+    ngx_http_twitch_ctx_t *ctx, redisReply *reply);
 static ngx_int_t ngx_http_twitch_session_anonymous(
     ngx_http_twitch_ctx_t *ctx, ngx_uint_t status, const char *error);
 static ngx_int_t ngx_http_twitch_session_set_done(ngx_http_twitch_ctx_t *ctx,
@@ -237,9 +239,16 @@ ngx_http_twitch_session_user_done(ngx_http_twitch_ctx_t *ctx, PGresult *res,
     }
 
     if (PQgetvalue(res, 0, 6)[0] == 't') {
-        /* suspended: the session must not outlive the suspension */
-        if (ngx_http_twitch_session_cookie(ctx->request, &id) == NGX_OK) {
-            ngx_http_twitch_session_revoke_all(ctx, PQgetvalue(res, 0, 0));
+        /*
+         * suspended: the session must not outlive the suspension, and is
+         * gone before the answer leaves, whichever worker asks next
+         */
+        if (ngx_http_twitch_session_cookie(ctx->request, &id) == NGX_OK
+            && ngx_http_twitch_session_revoke_all(ctx, PQgetvalue(res, 0, 0),
+                   ngx_http_twitch_session_suspended_done)
+               == NGX_DONE)
+        {
+            return NGX_DONE;
         }
 
         return ngx_http_twitch_session_anonymous(ctx, NGX_HTTP_FORBIDDEN,
@@ -286,6 +295,21 @@ ngx_http_twitch_session_user_done(ngx_http_twitch_ctx_t *ctx, PGresult *res,
     ctx->user = u;
 
     return ctx->next(ctx);
+}
+
+
+static ngx_int_t
+ngx_http_twitch_session_suspended_done(ngx_http_twitch_ctx_t *ctx,
+    redisReply *reply)
+{
+    if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
+        ngx_log_error(NGX_LOG_WARN, ctx->request->connection->log, 0,
+                      "twitch session: the sessions of a suspended user"
+                      " could not be revoked");
+    }
+
+    return ngx_http_twitch_api_error(ctx->request, NGX_HTTP_FORBIDDEN,
+                                     "Account suspended");
 }
 
 
@@ -485,9 +509,9 @@ ngx_http_twitch_session_del_done(ngx_http_twitch_ctx_t *ctx,
 }
 
 
-void
+ngx_int_t
 ngx_http_twitch_session_revoke_all(ngx_http_twitch_ctx_t *ctx,
-    const char *user_id)
+    const char *user_id, ngx_http_twitch_api_redis_pt handler)
 {
     u_char      *set;
     const char  *argv[4];
@@ -495,7 +519,7 @@ ngx_http_twitch_session_revoke_all(ngx_http_twitch_ctx_t *ctx,
     set = ngx_pnalloc(ctx->request->pool,
                       sizeof("user_sessions:") + ngx_strlen(user_id));
     if (set == NULL) {
-        return;
+        return NGX_ERROR;
     }
 
     *ngx_sprintf(set, "user_sessions:%s", user_id) = '\0';
@@ -505,7 +529,13 @@ ngx_http_twitch_session_revoke_all(ngx_http_twitch_ctx_t *ctx,
     argv[2] = "1";
     argv[3] = (const char *) set;
 
-    ngx_http_twitch_redis_fire(ctx->tmcf->redis, 4, argv);
+    if (handler == NULL) {
+        ngx_http_twitch_redis_fire(ctx->tmcf->redis, 4, argv);
+        return NGX_OK;
+    }
+
+    return (ngx_http_twitch_api_redis(ctx, handler, 4, argv, NULL) == NGX_OK)
+           ? NGX_DONE : NGX_ERROR;
 }
 
 

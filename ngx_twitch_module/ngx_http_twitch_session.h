@@ -28,9 +28,13 @@ ngx_int_t ngx_http_twitch_session_start(ngx_http_twitch_ctx_t *ctx,
 ngx_int_t ngx_http_twitch_session_end(ngx_http_twitch_ctx_t *ctx,
     ngx_http_twitch_route_pt next);
 
-/* ends every session of user_id (fire and forget) */
-void ngx_http_twitch_session_revoke_all(ngx_http_twitch_ctx_t *ctx,
-    const char *user_id);
+/*
+ * ends every session of user_id; with a handler, it runs once Redis has
+ * answered (NGX_DONE is returned), without one the command is fired and
+ * forgotten
+ */
+ngx_int_t ngx_http_twitch_session_revoke_all(ngx_http_twitch_ctx_t *ctx,
+    const char *user_id, ngx_http_twitch_api_redis_pt handler);
 
 /*
  * For callers without an API ctx (the chat's WebSocket upgrade): the
