@@ -228,29 +228,29 @@ ngx_http_twitch_route_t  ngx_http_twitch_admin_routes[] = {
     { NGX_HTTP_GET|NGX_HTTP_HEAD,
       ngx_string("/api/admin/users"),
       ngx_http_twitch_admin_users,
-      0 },
+      0, 0 },
 
     { NGX_HTTP_PATCH,
       ngx_string("/api/admin/users/:userId"),
       ngx_http_twitch_admin_role,
-      1 },
+      1, 0 },
 
     { NGX_HTTP_POST,
       ngx_string("/api/admin/users/:userId/suspend"),
       ngx_http_twitch_admin_suspend,
-      1 },
+      1, 0 },
 
     { NGX_HTTP_DELETE,
       ngx_string("/api/admin/users/:userId/suspend"),
       ngx_http_twitch_admin_unsuspend,
-      0 },
+      0, 0 },
 
     { NGX_HTTP_POST,
       ngx_string("/api/admin/streams/:channelId/end"),
       ngx_http_twitch_admin_end,
-      0 },
+      0, 0 },
 
-    { 0, ngx_null_string, NULL, 0 }
+    { 0, ngx_null_string, NULL, 0, 0 }
 };
 
 

@@ -126,6 +126,7 @@ ngx_http_twitch_api_handler(ngx_http_request_t *r)
 
     ctx->handler = route->handler;
     ctx->with_body = route->body;
+    ctx->route_arg = route->arg;
 
     if (r->method & NGX_HTTP_TWITCH_STATE_CHANGING) {
         err = ngx_http_twitch_api_check_csrf(r);

@@ -36,14 +36,17 @@ typedef ngx_int_t (*ngx_http_twitch_route_pt)(ngx_http_twitch_ctx_t *ctx);
 /*
  * A route: methods (NGX_HTTP_GET|...), a path pattern where a ":name"
  * segment captures one URI segment into ctx->params[], the handler, and
- * whether a JSON body is read (ctx->body) before the handler runs.  Each
- * feature file exports a table ending with an entry whose handler is NULL.
+ * whether a JSON body is read (ctx->body) before the handler runs, and an
+ * argument the handler reads as ctx->route_arg, so that one handler can
+ * serve a family of routes.  Each feature file exports a table ending with
+ * an entry whose handler is NULL.
  */
 typedef struct {
     ngx_uint_t                  methods;
     ngx_str_t                   path;
     ngx_http_twitch_route_pt    handler;
     ngx_uint_t                  body;
+    ngx_uint_t                  arg;
 } ngx_http_twitch_route_t;
 
 
@@ -98,6 +101,7 @@ struct ngx_http_twitch_ctx_s {
     ngx_http_twitch_loc_conf_t     *tlcf;
     ngx_http_twitch_route_pt        handler;
     ngx_uint_t                      with_body;
+    ngx_uint_t                      route_arg;
     ngx_uint_t                      route_index;
     ngx_str_t                       params[NGX_HTTP_TWITCH_API_MAX_PARAMS];
     ngx_uint_t                      nparams;

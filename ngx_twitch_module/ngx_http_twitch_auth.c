@@ -148,24 +148,24 @@ ngx_http_twitch_route_t  ngx_http_twitch_auth_routes[] = {
     { NGX_HTTP_POST,
       ngx_string("/api/auth/register"),
       ngx_http_twitch_auth_register,
-      1 },
+      1, 0 },
 
     { NGX_HTTP_POST,
       ngx_string("/api/auth/login"),
       ngx_http_twitch_auth_login,
-      1 },
+      1, 0 },
 
     { NGX_HTTP_POST,
       ngx_string("/api/auth/logout"),
       ngx_http_twitch_auth_logout,
-      0 },
+      0, 0 },
 
     { NGX_HTTP_GET|NGX_HTTP_HEAD,
       ngx_string("/api/auth/me"),
       ngx_http_twitch_auth_me,
-      0 },
+      0, 0 },
 
-    { 0, ngx_null_string, NULL, 0 }
+    { 0, ngx_null_string, NULL, 0, 0 }
 };
 
 

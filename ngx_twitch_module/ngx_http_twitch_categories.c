@@ -77,19 +77,19 @@ ngx_http_twitch_route_t  ngx_http_twitch_categories_routes[] = {
     { NGX_HTTP_GET|NGX_HTTP_HEAD,
       ngx_string("/api/categories"),
       ngx_http_twitch_categories_list,
-      0 },
+      0, 0 },
 
     { NGX_HTTP_GET|NGX_HTTP_HEAD,
       ngx_string("/api/categories/:slug"),
       ngx_http_twitch_category_get,
-      0 },
+      0, 0 },
 
     { NGX_HTTP_GET|NGX_HTTP_HEAD,
       ngx_string("/api/categories/:slug/channels"),
       ngx_http_twitch_category_channels,
-      0 },
+      0, 0 },
 
-    { 0, ngx_null_string, NULL, 0 }
+    { 0, ngx_null_string, NULL, 0, 0 }
 };
 
 

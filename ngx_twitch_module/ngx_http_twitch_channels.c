@@ -62,13 +62,7 @@ static ngx_int_t ngx_http_twitch_channel_tags(ngx_http_twitch_ctx_t *ctx,
 static ngx_int_t ngx_http_twitch_channel_follow(ngx_http_twitch_ctx_t *ctx);
 static ngx_int_t ngx_http_twitch_channel_follow_user(
     ngx_http_twitch_ctx_t *ctx);
-static ngx_int_t ngx_http_twitch_channel_unfollow(
-    ngx_http_twitch_ctx_t *ctx);
-static ngx_int_t ngx_http_twitch_channel_unfollow_user(
-    ngx_http_twitch_ctx_t *ctx);
 static ngx_int_t ngx_http_twitch_channel_follow_done(
-    ngx_http_twitch_ctx_t *ctx, PGresult *res, ngx_int_t rc);
-static ngx_int_t ngx_http_twitch_channel_unfollow_done(
     ngx_http_twitch_ctx_t *ctx, PGresult *res, ngx_int_t rc);
 static ngx_int_t ngx_http_twitch_channel_subscribe(
     ngx_http_twitch_ctx_t *ctx);
@@ -352,54 +346,54 @@ ngx_http_twitch_route_t  ngx_http_twitch_channels_routes[] = {
     { NGX_HTTP_GET|NGX_HTTP_HEAD,
       ngx_string("/api/channels"),
       ngx_http_twitch_channels_list,
-      0 },
+      0, 0 },
 
     { NGX_HTTP_GET|NGX_HTTP_HEAD,
       ngx_string("/api/channels/live"),
       ngx_http_twitch_channels_live,
-      0 },
+      0, 0 },
 
     { NGX_HTTP_GET|NGX_HTTP_HEAD,
       ngx_string("/api/channels/:name"),
       ngx_http_twitch_channel_get,
-      0 },
+      0, 0 },
 
     { NGX_HTTP_PATCH,
       ngx_string("/api/channels/:name"),
       ngx_http_twitch_channel_update,
-      1 },
+      1, 0 },
 
     { NGX_HTTP_POST,
       ngx_string("/api/channels/:name/follow"),
       ngx_http_twitch_channel_follow,
-      0 },
+      0, 1 },
 
     { NGX_HTTP_DELETE,
       ngx_string("/api/channels/:name/follow"),
-      ngx_http_twitch_channel_unfollow,
-      0 },
+      ngx_http_twitch_channel_follow,
+      0, 0 },
 
     { NGX_HTTP_POST,
       ngx_string("/api/channels/:name/subscribe"),
       ngx_http_twitch_channel_subscribe,
-      1 },
+      1, 0 },
 
     { NGX_HTTP_POST,
       ngx_string("/api/channels/:name/stream-key"),
       ngx_http_twitch_channel_stream_key,
-      0 },
+      0, 0 },
 
     { NGX_HTTP_GET|NGX_HTTP_HEAD,
       ngx_string("/api/channels/:name/followers"),
       ngx_http_twitch_channel_followers,
-      0 },
+      0, 0 },
 
     { NGX_HTTP_GET|NGX_HTTP_HEAD,
       ngx_string("/api/channels/:name/subscribers"),
       ngx_http_twitch_channel_subscribers,
-      0 },
+      0, 0 },
 
-    { 0, ngx_null_string, NULL, 0 }
+    { 0, ngx_null_string, NULL, 0, 0 }
 };
 
 
@@ -883,7 +877,7 @@ ngx_http_twitch_channel_update_done(ngx_http_twitch_ctx_t *ctx,
 }
 
 
-/* POST /api/channels/:name/follow */
+/* POST and DELETE /api/channels/:name/follow (route argument: 1, 0) */
 
 static ngx_int_t
 ngx_http_twitch_channel_follow(ngx_http_twitch_ctx_t *ctx)
@@ -911,7 +905,9 @@ ngx_http_twitch_channel_follow_user(ngx_http_twitch_ctx_t *ctx)
     params[1] = (const char *) ctx->user->id.data;
 
     return ngx_http_twitch_api_query(ctx,
-                                     &ngx_http_twitch_channel_follow_stmt,
+                                     ctx->route_arg
+                                     ? &ngx_http_twitch_channel_follow_stmt
+                                     : &ngx_http_twitch_channel_unfollow_stmt,
                                      params,
                                      ngx_http_twitch_channel_follow_done);
 }
@@ -929,61 +925,11 @@ ngx_http_twitch_channel_follow_done(ngx_http_twitch_ctx_t *ctx,
         return ngx_http_twitch_channel_not_found(ctx);
     }
 
-    if (PQgetvalue(res, 0, 0)[0] == 't') {
+    if (!ctx->route_arg || PQgetvalue(res, 0, 0)[0] == 't') {
         return ngx_http_twitch_send_success(ctx);
     }
 
     return ngx_http_twitch_send_success_message(ctx, "Already following");
-}
-
-
-/* DELETE /api/channels/:name/follow */
-
-static ngx_int_t
-ngx_http_twitch_channel_unfollow(ngx_http_twitch_ctx_t *ctx)
-{
-    if (ngx_http_twitch_channel_data(ctx) == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return ngx_http_twitch_session_user(ctx, 1,
-                                      ngx_http_twitch_channel_unfollow_user);
-}
-
-
-static ngx_int_t
-ngx_http_twitch_channel_unfollow_user(ngx_http_twitch_ctx_t *ctx)
-{
-    const char                 *params[2];
-    ngx_http_twitch_channel_t  *ch = ctx->data;
-
-    if (ch->name == NULL) {
-        return ngx_http_twitch_channel_not_found(ctx);
-    }
-
-    params[0] = ch->name;
-    params[1] = (const char *) ctx->user->id.data;
-
-    return ngx_http_twitch_api_query(ctx,
-                                     &ngx_http_twitch_channel_unfollow_stmt,
-                                     params,
-                                     ngx_http_twitch_channel_unfollow_done);
-}
-
-
-static ngx_int_t
-ngx_http_twitch_channel_unfollow_done(ngx_http_twitch_ctx_t *ctx,
-    PGresult *res, ngx_int_t rc)
-{
-    if (rc != NGX_OK) {
-        return ngx_http_twitch_db_error(ctx, res, rc);
-    }
-
-    if (PQntuples(res) != 1) {
-        return ngx_http_twitch_channel_not_found(ctx);
-    }
-
-    return ngx_http_twitch_send_success(ctx);
 }
 
 

@@ -285,19 +285,19 @@ ngx_http_twitch_route_t  ngx_http_twitch_clips_routes[] = {
     { NGX_HTTP_POST,
       ngx_string("/api/clips"),
       ngx_http_twitch_clips_create,
-      1 },
+      1, 0 },
 
     { NGX_HTTP_GET|NGX_HTTP_HEAD,
       ngx_string("/api/clips/:slug"),
       ngx_http_twitch_clips_get,
-      0 },
+      0, 0 },
 
     { NGX_HTTP_GET|NGX_HTTP_HEAD,
       ngx_string("/api/channels/:name/clips"),
       ngx_http_twitch_clips_channel,
-      0 },
+      0, 0 },
 
-    { 0, ngx_null_string, NULL, 0 }
+    { 0, ngx_null_string, NULL, 0, 0 }
 };
 
 

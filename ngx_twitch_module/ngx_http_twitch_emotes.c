@@ -100,19 +100,19 @@ ngx_http_twitch_route_t  ngx_http_twitch_emotes_routes[] = {
     { NGX_HTTP_GET|NGX_HTTP_HEAD,
       ngx_string("/api/emotes/global"),
       ngx_http_twitch_emotes_global,
-      0 },
+      0, 0 },
 
     { NGX_HTTP_GET|NGX_HTTP_HEAD,
       ngx_string("/api/emotes/channel/:channelId"),
       ngx_http_twitch_emotes_channel,
-      0 },
+      0, 0 },
 
     { NGX_HTTP_GET|NGX_HTTP_HEAD,
       ngx_string("/api/emotes/available/:channelId"),
       ngx_http_twitch_emotes_available,
-      0 },
+      0, 0 },
 
-    { 0, ngx_null_string, NULL, 0 }
+    { 0, ngx_null_string, NULL, 0, 0 }
 };
 
 

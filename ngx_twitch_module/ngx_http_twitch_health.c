@@ -63,26 +63,26 @@ ngx_http_twitch_route_t  ngx_http_twitch_health_routes[] = {
     { NGX_HTTP_GET|NGX_HTTP_HEAD,
       ngx_string("/api/health"),
       ngx_http_twitch_health_api,
-      0 },
+      0, 0 },
 
     /* the original platform's operational probes, outside /api */
 
     { NGX_HTTP_GET|NGX_HTTP_HEAD,
       ngx_string("/health"),
       ngx_http_twitch_health_detail,
-      0 },
+      0, 0 },
 
     { NGX_HTTP_GET|NGX_HTTP_HEAD,
       ngx_string("/health/ready"),
       ngx_http_twitch_health_ready,
-      0 },
+      0, 0 },
 
     { NGX_HTTP_GET|NGX_HTTP_HEAD,
       ngx_string("/health/live"),
       ngx_http_twitch_health_live,
-      0 },
+      0, 0 },
 
-    { 0, ngx_null_string, NULL, 0 }
+    { 0, ngx_null_string, NULL, 0, 0 }
 };
 
 

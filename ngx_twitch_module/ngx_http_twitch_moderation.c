@@ -41,34 +41,30 @@ typedef struct {
 } ngx_http_twitch_moderation_t;
 
 
-static ngx_int_t ngx_http_twitch_moderation_ban(ngx_http_twitch_ctx_t *ctx);
-static ngx_int_t ngx_http_twitch_moderation_unban(
+/*
+ * A room mode: {enabled, <key>?}.  With a key, its value (default def,
+ * min..max) goes into the action's seconds when the mode is turned on.
+ */
+
+typedef struct {
+    ngx_uint_t                        on;
+    ngx_uint_t                        off;
+    const char                       *key;
+    ngx_int_t                         def;
+    ngx_int_t                         min;
+    ngx_int_t                         max;
+} ngx_http_twitch_moderation_mode_t;
+
+
+static ngx_int_t ngx_http_twitch_moderation_grant(
+    ngx_http_twitch_ctx_t *ctx);
+static ngx_int_t ngx_http_twitch_moderation_revoke(
     ngx_http_twitch_ctx_t *ctx);
 static ngx_int_t ngx_http_twitch_moderation_bans(ngx_http_twitch_ctx_t *ctx);
-static ngx_int_t ngx_http_twitch_moderation_timeout(
-    ngx_http_twitch_ctx_t *ctx);
-static ngx_int_t ngx_http_twitch_moderation_untimeout(
-    ngx_http_twitch_ctx_t *ctx);
 static ngx_int_t ngx_http_twitch_moderation_filters(
     ngx_http_twitch_ctx_t *ctx);
-static ngx_int_t ngx_http_twitch_moderation_slow_mode(
-    ngx_http_twitch_ctx_t *ctx);
-static ngx_int_t ngx_http_twitch_moderation_emote_only(
-    ngx_http_twitch_ctx_t *ctx);
-static ngx_int_t ngx_http_twitch_moderation_subscriber_only(
-    ngx_http_twitch_ctx_t *ctx);
-static ngx_int_t ngx_http_twitch_moderation_follower_only(
-    ngx_http_twitch_ctx_t *ctx);
-static ngx_int_t ngx_http_twitch_moderation_unique_chat(
-    ngx_http_twitch_ctx_t *ctx);
-static ngx_int_t ngx_http_twitch_moderation_mod(ngx_http_twitch_ctx_t *ctx);
-static ngx_int_t ngx_http_twitch_moderation_unmod(
-    ngx_http_twitch_ctx_t *ctx);
-static ngx_int_t ngx_http_twitch_moderation_mods(ngx_http_twitch_ctx_t *ctx);
-static ngx_int_t ngx_http_twitch_moderation_vip(ngx_http_twitch_ctx_t *ctx);
-static ngx_int_t ngx_http_twitch_moderation_unvip(
-    ngx_http_twitch_ctx_t *ctx);
-static ngx_int_t ngx_http_twitch_moderation_vips(ngx_http_twitch_ctx_t *ctx);
+static ngx_int_t ngx_http_twitch_moderation_mode(ngx_http_twitch_ctx_t *ctx);
+static ngx_int_t ngx_http_twitch_moderation_roles(ngx_http_twitch_ctx_t *ctx);
 static ngx_int_t ngx_http_twitch_moderation_delete_message(
     ngx_http_twitch_ctx_t *ctx);
 static ngx_int_t ngx_http_twitch_moderation_clear(
@@ -84,9 +80,6 @@ static const char *ngx_http_twitch_moderation_reason(
     ngx_http_twitch_ctx_t *ctx, ngx_http_twitch_moderation_t *m);
 static ngx_int_t ngx_http_twitch_moderation_bad(ngx_http_twitch_ctx_t *ctx,
     const char *err);
-static ngx_int_t ngx_http_twitch_moderation_mode(ngx_http_twitch_ctx_t *ctx,
-    ngx_uint_t on, ngx_uint_t off, const char *key, ngx_int_t def,
-    ngx_int_t min, ngx_int_t max);
 static ngx_int_t ngx_http_twitch_moderation_start(ngx_http_twitch_ctx_t *ctx,
     ngx_http_twitch_moderation_t *m);
 static ngx_int_t ngx_http_twitch_moderation_act(ngx_http_twitch_ctx_t *ctx);
@@ -103,13 +96,9 @@ static ngx_int_t ngx_http_twitch_moderation_bans_done(
     ngx_http_twitch_ctx_t *ctx, PGresult *res, ngx_int_t rc);
 static ngx_int_t ngx_http_twitch_moderation_filters_done(
     ngx_http_twitch_ctx_t *ctx, PGresult *res, ngx_int_t rc);
-static ngx_int_t ngx_http_twitch_moderation_mods_run(
+static ngx_int_t ngx_http_twitch_moderation_roles_run(
     ngx_http_twitch_ctx_t *ctx);
-static ngx_int_t ngx_http_twitch_moderation_vips_run(
-    ngx_http_twitch_ctx_t *ctx);
-static ngx_int_t ngx_http_twitch_moderation_mods_done(
-    ngx_http_twitch_ctx_t *ctx, PGresult *res, ngx_int_t rc);
-static ngx_int_t ngx_http_twitch_moderation_vips_done(
+static ngx_int_t ngx_http_twitch_moderation_roles_done(
     ngx_http_twitch_ctx_t *ctx, PGresult *res, ngx_int_t rc);
 static ngx_int_t ngx_http_twitch_moderation_list_done(
     ngx_http_twitch_ctx_t *ctx, PGresult *res, ngx_int_t rc,
@@ -227,67 +216,97 @@ static ngx_http_twitch_field_t  ngx_http_twitch_moderation_mod_fields[] = {
 };
 
 
-#define NGX_HTTP_TWITCH_MODERATION_ROUTE(method, path, handler, body)         \
-    { method, ngx_string("/api/moderation/:channelId" path), handler, body }
+/* the route argument of the room-mode routes is their index here */
 
+static ngx_http_twitch_moderation_mode_t  ngx_http_twitch_moderation_modes[] = {
+    { NGX_HTTP_TWITCH_MOD_SLOW, NGX_HTTP_TWITCH_MOD_SLOW_OFF,
+      "durationSeconds", 5, NGX_HTTP_TWITCH_MOD_MIN_SLOW,
+      NGX_HTTP_TWITCH_MOD_MAX_SLOW },
+    { NGX_HTTP_TWITCH_MOD_EMOTE_ONLY, NGX_HTTP_TWITCH_MOD_EMOTE_ONLY_OFF,
+      NULL, 0, 0, 0 },
+    { NGX_HTTP_TWITCH_MOD_SUBSCRIBERS, NGX_HTTP_TWITCH_MOD_SUBSCRIBERS_OFF,
+      NULL, 0, 0, 0 },
+    { NGX_HTTP_TWITCH_MOD_FOLLOWERS, NGX_HTTP_TWITCH_MOD_FOLLOWERS_OFF,
+      "durationMinutes", 0, 0, NGX_HTTP_TWITCH_MOD_MAX_FOLLOW_AGE },
+    { NGX_HTTP_TWITCH_MOD_UNIQUE, NGX_HTTP_TWITCH_MOD_UNIQUE_OFF,
+      NULL, 0, 0, 0 }
+};
+
+
+#define NGX_HTTP_TWITCH_MODERATION_ROUTE(method, path, handler, body, arg)    \
+    { method, ngx_string("/api/moderation/:channelId" path), handler, body,  \
+      arg }
+
+#define NGX_HTTP_TWITCH_MODERATION_GET  (NGX_HTTP_GET|NGX_HTTP_HEAD)
+
+
+/*
+ * The argument of the grant and revoke routes is the action, that of
+ * /moderators and /vips the action that adds to the list.
+ */
 
 ngx_http_twitch_route_t  ngx_http_twitch_moderation_routes[] = {
 
     NGX_HTTP_TWITCH_MODERATION_ROUTE(NGX_HTTP_POST, "/ban",
-        ngx_http_twitch_moderation_ban, 1),
+        ngx_http_twitch_moderation_grant, 1, NGX_HTTP_TWITCH_MOD_BAN),
     NGX_HTTP_TWITCH_MODERATION_ROUTE(NGX_HTTP_DELETE, "/ban/:userId",
-        ngx_http_twitch_moderation_unban, 0),
-    NGX_HTTP_TWITCH_MODERATION_ROUTE(NGX_HTTP_GET|NGX_HTTP_HEAD, "/bans",
-        ngx_http_twitch_moderation_bans, 0),
+        ngx_http_twitch_moderation_revoke, 0, NGX_HTTP_TWITCH_MOD_UNBAN),
+    NGX_HTTP_TWITCH_MODERATION_ROUTE(NGX_HTTP_TWITCH_MODERATION_GET, "/bans",
+        ngx_http_twitch_moderation_bans, 0, 0),
     NGX_HTTP_TWITCH_MODERATION_ROUTE(NGX_HTTP_POST, "/timeout",
-        ngx_http_twitch_moderation_timeout, 1),
+        ngx_http_twitch_moderation_grant, 1, NGX_HTTP_TWITCH_MOD_TIMEOUT),
     NGX_HTTP_TWITCH_MODERATION_ROUTE(NGX_HTTP_DELETE, "/timeout/:userId",
-        ngx_http_twitch_moderation_untimeout, 0),
-    NGX_HTTP_TWITCH_MODERATION_ROUTE(NGX_HTTP_GET|NGX_HTTP_HEAD, "/filters",
-        ngx_http_twitch_moderation_filters, 0),
+        ngx_http_twitch_moderation_revoke, 0, NGX_HTTP_TWITCH_MOD_UNTIMEOUT),
+    NGX_HTTP_TWITCH_MODERATION_ROUTE(NGX_HTTP_TWITCH_MODERATION_GET,
+        "/filters", ngx_http_twitch_moderation_filters, 0, 0),
     NGX_HTTP_TWITCH_MODERATION_ROUTE(NGX_HTTP_POST, "/filters/slow-mode",
-        ngx_http_twitch_moderation_slow_mode, 1),
+        ngx_http_twitch_moderation_mode, 1, 0),
     NGX_HTTP_TWITCH_MODERATION_ROUTE(NGX_HTTP_POST, "/filters/emote-only",
-        ngx_http_twitch_moderation_emote_only, 1),
+        ngx_http_twitch_moderation_mode, 1, 1),
     NGX_HTTP_TWITCH_MODERATION_ROUTE(NGX_HTTP_POST,
-        "/filters/subscriber-only",
-        ngx_http_twitch_moderation_subscriber_only, 1),
+        "/filters/subscriber-only", ngx_http_twitch_moderation_mode, 1, 2),
     NGX_HTTP_TWITCH_MODERATION_ROUTE(NGX_HTTP_POST, "/filters/follower-only",
-        ngx_http_twitch_moderation_follower_only, 1),
+        ngx_http_twitch_moderation_mode, 1, 3),
     NGX_HTTP_TWITCH_MODERATION_ROUTE(NGX_HTTP_POST, "/filters/unique-chat",
-        ngx_http_twitch_moderation_unique_chat, 1),
+        ngx_http_twitch_moderation_mode, 1, 4),
     NGX_HTTP_TWITCH_MODERATION_ROUTE(NGX_HTTP_POST, "/moderator",
-        ngx_http_twitch_moderation_mod, 1),
+        ngx_http_twitch_moderation_grant, 1, NGX_HTTP_TWITCH_MOD_MOD),
     NGX_HTTP_TWITCH_MODERATION_ROUTE(NGX_HTTP_DELETE, "/moderator/:userId",
-        ngx_http_twitch_moderation_unmod, 0),
-    NGX_HTTP_TWITCH_MODERATION_ROUTE(NGX_HTTP_GET|NGX_HTTP_HEAD,
-        "/moderators", ngx_http_twitch_moderation_mods, 0),
+        ngx_http_twitch_moderation_revoke, 0, NGX_HTTP_TWITCH_MOD_UNMOD),
+    NGX_HTTP_TWITCH_MODERATION_ROUTE(NGX_HTTP_TWITCH_MODERATION_GET,
+        "/moderators", ngx_http_twitch_moderation_roles, 0,
+        NGX_HTTP_TWITCH_MOD_MOD),
     NGX_HTTP_TWITCH_MODERATION_ROUTE(NGX_HTTP_POST, "/vip",
-        ngx_http_twitch_moderation_vip, 1),
+        ngx_http_twitch_moderation_grant, 1, NGX_HTTP_TWITCH_MOD_VIP),
     NGX_HTTP_TWITCH_MODERATION_ROUTE(NGX_HTTP_DELETE, "/vip/:userId",
-        ngx_http_twitch_moderation_unvip, 0),
-    NGX_HTTP_TWITCH_MODERATION_ROUTE(NGX_HTTP_GET|NGX_HTTP_HEAD, "/vips",
-        ngx_http_twitch_moderation_vips, 0),
+        ngx_http_twitch_moderation_revoke, 0, NGX_HTTP_TWITCH_MOD_UNVIP),
+    NGX_HTTP_TWITCH_MODERATION_ROUTE(NGX_HTTP_TWITCH_MODERATION_GET, "/vips",
+        ngx_http_twitch_moderation_roles, 0, NGX_HTTP_TWITCH_MOD_VIP),
     NGX_HTTP_TWITCH_MODERATION_ROUTE(NGX_HTTP_DELETE,
-        "/message/:messageId", ngx_http_twitch_moderation_delete_message, 1),
+        "/message/:messageId", ngx_http_twitch_moderation_delete_message, 1,
+        0),
     NGX_HTTP_TWITCH_MODERATION_ROUTE(NGX_HTTP_POST, "/clear",
-        ngx_http_twitch_moderation_clear, 0),
+        ngx_http_twitch_moderation_clear, 0, 0),
 
-    { 0, ngx_null_string, NULL, 0 }
+    { 0, ngx_null_string, NULL, 0, 0 }
 };
 
 
-/* POST /:channelId/ban {userId, reason?, durationSeconds?} */
+/*
+ * POST /:channelId/{ban,timeout,moderator,vip} {userId}; a ban takes
+ * {durationSeconds?, reason?}, a timeout {durationSeconds, reason?}
+ */
 
 static ngx_int_t
-ngx_http_twitch_moderation_ban(ngx_http_twitch_ctx_t *ctx)
+ngx_http_twitch_moderation_grant(ngx_http_twitch_ctx_t *ctx)
 {
     char                          *secs;
     ngx_int_t                      rc;
+    ngx_uint_t                     timeout;
     const char                    *err;
     ngx_http_twitch_moderation_t  *m;
 
-    m = ngx_http_twitch_moderation_new(ctx, NGX_HTTP_TWITCH_MOD_BAN, &rc);
+    m = ngx_http_twitch_moderation_new(ctx, ctx->route_arg, &rc);
     if (m == NULL) {
         return rc;
     }
@@ -297,36 +316,41 @@ ngx_http_twitch_moderation_ban(ngx_http_twitch_ctx_t *ctx)
         return ngx_http_twitch_moderation_bad(ctx, err);
     }
 
-    if (ngx_http_twitch_body_int(ctx, "durationSeconds", 0, 1,
-                                 NGX_HTTP_TWITCH_MOD_MAX_TIMEOUT, &secs,
-                                 &err)
-        != NGX_OK)
-    {
-        return ngx_http_twitch_moderation_bad(ctx, err);
-    }
+    timeout = (ctx->route_arg == NGX_HTTP_TWITCH_MOD_TIMEOUT);
 
-    m->action.seconds = (secs == NULL) ? 0 : ngx_atoi((u_char *) secs,
-                                                      ngx_strlen(secs));
+    if (timeout || ctx->route_arg == NGX_HTTP_TWITCH_MOD_BAN) {
 
-    err = ngx_http_twitch_moderation_reason(ctx, m);
-    if (err != NULL) {
-        return ngx_http_twitch_moderation_bad(ctx, err);
+        if (ngx_http_twitch_body_int(ctx, "durationSeconds", timeout, 1,
+                                     NGX_HTTP_TWITCH_MOD_MAX_TIMEOUT, &secs,
+                                     &err)
+            != NGX_OK)
+        {
+            return ngx_http_twitch_moderation_bad(ctx, err);
+        }
+
+        m->action.seconds = (secs == NULL) ? 0 : ngx_atoi((u_char *) secs,
+                                                          ngx_strlen(secs));
+
+        err = ngx_http_twitch_moderation_reason(ctx, m);
+        if (err != NULL) {
+            return ngx_http_twitch_moderation_bad(ctx, err);
+        }
     }
 
     return ngx_http_twitch_moderation_start(ctx, m);
 }
 
 
-/* DELETE /:channelId/ban/:userId */
+/* DELETE /:channelId/{ban,timeout,moderator,vip}/:userId */
 
 static ngx_int_t
-ngx_http_twitch_moderation_unban(ngx_http_twitch_ctx_t *ctx)
+ngx_http_twitch_moderation_revoke(ngx_http_twitch_ctx_t *ctx)
 {
     ngx_int_t                      rc;
     const char                    *err;
     ngx_http_twitch_moderation_t  *m;
 
-    m = ngx_http_twitch_moderation_new(ctx, NGX_HTTP_TWITCH_MOD_UNBAN, &rc);
+    m = ngx_http_twitch_moderation_new(ctx, ctx->route_arg, &rc);
     if (m == NULL) {
         return rc;
     }
@@ -377,69 +401,6 @@ ngx_http_twitch_moderation_bans_done(ngx_http_twitch_ctx_t *ctx,
 }
 
 
-/* POST /:channelId/timeout {userId, durationSeconds, reason?} */
-
-static ngx_int_t
-ngx_http_twitch_moderation_timeout(ngx_http_twitch_ctx_t *ctx)
-{
-    char                          *secs;
-    ngx_int_t                      rc;
-    const char                    *err;
-    ngx_http_twitch_moderation_t  *m;
-
-    m = ngx_http_twitch_moderation_new(ctx, NGX_HTTP_TWITCH_MOD_TIMEOUT, &rc);
-    if (m == NULL) {
-        return rc;
-    }
-
-    err = ngx_http_twitch_moderation_body_user(ctx, m);
-    if (err != NULL) {
-        return ngx_http_twitch_moderation_bad(ctx, err);
-    }
-
-    if (ngx_http_twitch_body_int(ctx, "durationSeconds", 1, 1,
-                                 NGX_HTTP_TWITCH_MOD_MAX_TIMEOUT, &secs,
-                                 &err)
-        != NGX_OK)
-    {
-        return ngx_http_twitch_moderation_bad(ctx, err);
-    }
-
-    m->action.seconds = ngx_atoi((u_char *) secs, ngx_strlen(secs));
-
-    err = ngx_http_twitch_moderation_reason(ctx, m);
-    if (err != NULL) {
-        return ngx_http_twitch_moderation_bad(ctx, err);
-    }
-
-    return ngx_http_twitch_moderation_start(ctx, m);
-}
-
-
-/* DELETE /:channelId/timeout/:userId */
-
-static ngx_int_t
-ngx_http_twitch_moderation_untimeout(ngx_http_twitch_ctx_t *ctx)
-{
-    ngx_int_t                      rc;
-    const char                    *err;
-    ngx_http_twitch_moderation_t  *m;
-
-    m = ngx_http_twitch_moderation_new(ctx, NGX_HTTP_TWITCH_MOD_UNTIMEOUT,
-                                       &rc);
-    if (m == NULL) {
-        return rc;
-    }
-
-    err = ngx_http_twitch_moderation_target(ctx, m);
-    if (err != NULL) {
-        return ngx_http_twitch_moderation_bad(ctx, err);
-    }
-
-    return ngx_http_twitch_moderation_start(ctx, m);
-}
-
-
 /* GET /:channelId/filters (public) */
 
 static ngx_int_t
@@ -482,227 +443,43 @@ ngx_http_twitch_moderation_filters_done(ngx_http_twitch_ctx_t *ctx,
 }
 
 
-/* POST /:channelId/filters/slow-mode {enabled, durationSeconds?=5} */
+/* GET /:channelId/moderators and /vips ?limit&offset (public) */
 
 static ngx_int_t
-ngx_http_twitch_moderation_slow_mode(ngx_http_twitch_ctx_t *ctx)
-{
-    return ngx_http_twitch_moderation_mode(ctx, NGX_HTTP_TWITCH_MOD_SLOW,
-                                           NGX_HTTP_TWITCH_MOD_SLOW_OFF,
-                                           "durationSeconds", 5,
-                                           NGX_HTTP_TWITCH_MOD_MIN_SLOW,
-                                           NGX_HTTP_TWITCH_MOD_MAX_SLOW);
-}
-
-
-/* POST /:channelId/filters/emote-only {enabled} */
-
-static ngx_int_t
-ngx_http_twitch_moderation_emote_only(ngx_http_twitch_ctx_t *ctx)
-{
-    return ngx_http_twitch_moderation_mode(ctx,
-                                           NGX_HTTP_TWITCH_MOD_EMOTE_ONLY,
-                                           NGX_HTTP_TWITCH_MOD_EMOTE_ONLY_OFF,
-                                           NULL, 0, 0, 0);
-}
-
-
-/* POST /:channelId/filters/subscriber-only {enabled} */
-
-static ngx_int_t
-ngx_http_twitch_moderation_subscriber_only(ngx_http_twitch_ctx_t *ctx)
-{
-    return ngx_http_twitch_moderation_mode(ctx,
-                                           NGX_HTTP_TWITCH_MOD_SUBSCRIBERS,
-                                           NGX_HTTP_TWITCH_MOD_SUBSCRIBERS_OFF,
-                                           NULL, 0, 0, 0);
-}
-
-
-/* POST /:channelId/filters/follower-only {enabled, durationMinutes?=0} */
-
-static ngx_int_t
-ngx_http_twitch_moderation_follower_only(ngx_http_twitch_ctx_t *ctx)
-{
-    return ngx_http_twitch_moderation_mode(ctx,
-                                           NGX_HTTP_TWITCH_MOD_FOLLOWERS,
-                                           NGX_HTTP_TWITCH_MOD_FOLLOWERS_OFF,
-                                           "durationMinutes", 0, 0,
-                                           NGX_HTTP_TWITCH_MOD_MAX_FOLLOW_AGE);
-}
-
-
-/* POST /:channelId/filters/unique-chat {enabled} */
-
-static ngx_int_t
-ngx_http_twitch_moderation_unique_chat(ngx_http_twitch_ctx_t *ctx)
-{
-    return ngx_http_twitch_moderation_mode(ctx, NGX_HTTP_TWITCH_MOD_UNIQUE,
-                                           NGX_HTTP_TWITCH_MOD_UNIQUE_OFF,
-                                           NULL, 0, 0, 0);
-}
-
-
-/* POST /:channelId/moderator {userId} */
-
-static ngx_int_t
-ngx_http_twitch_moderation_mod(ngx_http_twitch_ctx_t *ctx)
-{
-    ngx_int_t                      rc;
-    const char                    *err;
-    ngx_http_twitch_moderation_t  *m;
-
-    m = ngx_http_twitch_moderation_new(ctx, NGX_HTTP_TWITCH_MOD_MOD, &rc);
-    if (m == NULL) {
-        return rc;
-    }
-
-    err = ngx_http_twitch_moderation_body_user(ctx, m);
-    if (err != NULL) {
-        return ngx_http_twitch_moderation_bad(ctx, err);
-    }
-
-    return ngx_http_twitch_moderation_start(ctx, m);
-}
-
-
-/* DELETE /:channelId/moderator/:userId */
-
-static ngx_int_t
-ngx_http_twitch_moderation_unmod(ngx_http_twitch_ctx_t *ctx)
-{
-    ngx_int_t                      rc;
-    const char                    *err;
-    ngx_http_twitch_moderation_t  *m;
-
-    m = ngx_http_twitch_moderation_new(ctx, NGX_HTTP_TWITCH_MOD_UNMOD, &rc);
-    if (m == NULL) {
-        return rc;
-    }
-
-    err = ngx_http_twitch_moderation_target(ctx, m);
-    if (err != NULL) {
-        return ngx_http_twitch_moderation_bad(ctx, err);
-    }
-
-    return ngx_http_twitch_moderation_start(ctx, m);
-}
-
-
-/* GET /:channelId/moderators?limit&offset (public) */
-
-static ngx_int_t
-ngx_http_twitch_moderation_mods(ngx_http_twitch_ctx_t *ctx)
+ngx_http_twitch_moderation_roles(ngx_http_twitch_ctx_t *ctx)
 {
     return ngx_http_twitch_moderation_list(ctx, 0,
-                                           ngx_http_twitch_moderation_mods_run);
+               ngx_http_twitch_moderation_roles_run);
 }
 
 
 static ngx_int_t
-ngx_http_twitch_moderation_mods_run(ngx_http_twitch_ctx_t *ctx)
+ngx_http_twitch_moderation_roles_run(ngx_http_twitch_ctx_t *ctx)
 {
     const char                    *params[3];
+    ngx_http_twitch_pg_stmt_t     *stmt;
     ngx_http_twitch_moderation_t  *m = ctx->data;
 
     params[0] = m->channel_id;
     params[1] = m->limit;
     params[2] = m->offset;
 
-    return ngx_http_twitch_api_query(ctx,
-                                     &ngx_http_twitch_moderation_mods_stmt,
-                                     params,
-                                     ngx_http_twitch_moderation_mods_done);
+    stmt = (ctx->route_arg == NGX_HTTP_TWITCH_MOD_MOD)
+           ? &ngx_http_twitch_moderation_mods_stmt
+           : &ngx_http_twitch_moderation_vips_stmt;
+
+    return ngx_http_twitch_api_query(ctx, stmt, params,
+                                     ngx_http_twitch_moderation_roles_done);
 }
 
 
 static ngx_int_t
-ngx_http_twitch_moderation_mods_done(ngx_http_twitch_ctx_t *ctx,
+ngx_http_twitch_moderation_roles_done(ngx_http_twitch_ctx_t *ctx,
     PGresult *res, ngx_int_t rc)
 {
-    return ngx_http_twitch_moderation_list_done(ctx, res, rc, "moderators",
-               ngx_http_twitch_moderation_mod_fields);
-}
-
-
-/* POST /:channelId/vip {userId} */
-
-static ngx_int_t
-ngx_http_twitch_moderation_vip(ngx_http_twitch_ctx_t *ctx)
-{
-    ngx_int_t                      rc;
-    const char                    *err;
-    ngx_http_twitch_moderation_t  *m;
-
-    m = ngx_http_twitch_moderation_new(ctx, NGX_HTTP_TWITCH_MOD_VIP, &rc);
-    if (m == NULL) {
-        return rc;
-    }
-
-    err = ngx_http_twitch_moderation_body_user(ctx, m);
-    if (err != NULL) {
-        return ngx_http_twitch_moderation_bad(ctx, err);
-    }
-
-    return ngx_http_twitch_moderation_start(ctx, m);
-}
-
-
-/* DELETE /:channelId/vip/:userId */
-
-static ngx_int_t
-ngx_http_twitch_moderation_unvip(ngx_http_twitch_ctx_t *ctx)
-{
-    ngx_int_t                      rc;
-    const char                    *err;
-    ngx_http_twitch_moderation_t  *m;
-
-    m = ngx_http_twitch_moderation_new(ctx, NGX_HTTP_TWITCH_MOD_UNVIP, &rc);
-    if (m == NULL) {
-        return rc;
-    }
-
-    err = ngx_http_twitch_moderation_target(ctx, m);
-    if (err != NULL) {
-        return ngx_http_twitch_moderation_bad(ctx, err);
-    }
-
-    return ngx_http_twitch_moderation_start(ctx, m);
-}
-
-
-/* GET /:channelId/vips?limit&offset (public) */
-
-static ngx_int_t
-ngx_http_twitch_moderation_vips(ngx_http_twitch_ctx_t *ctx)
-{
-    return ngx_http_twitch_moderation_list(ctx, 0,
-                                           ngx_http_twitch_moderation_vips_run);
-}
-
-
-static ngx_int_t
-ngx_http_twitch_moderation_vips_run(ngx_http_twitch_ctx_t *ctx)
-{
-    const char                    *params[3];
-    ngx_http_twitch_moderation_t  *m = ctx->data;
-
-    params[0] = m->channel_id;
-    params[1] = m->limit;
-    params[2] = m->offset;
-
-    return ngx_http_twitch_api_query(ctx,
-                                     &ngx_http_twitch_moderation_vips_stmt,
-                                     params,
-                                     ngx_http_twitch_moderation_vips_done);
-}
-
-
-static ngx_int_t
-ngx_http_twitch_moderation_vips_done(ngx_http_twitch_ctx_t *ctx,
-    PGresult *res, ngx_int_t rc)
-{
-    return ngx_http_twitch_moderation_list_done(ctx, res, rc, "vips",
+    return ngx_http_twitch_moderation_list_done(ctx, res, rc,
+               (ctx->route_arg == NGX_HTTP_TWITCH_MOD_MOD) ? "moderators"
+                                                            : "vips",
                ngx_http_twitch_moderation_mod_fields);
 }
 
@@ -868,22 +645,20 @@ ngx_http_twitch_moderation_bad(ngx_http_twitch_ctx_t *ctx, const char *err)
 }
 
 
-/*
- * A room mode: {enabled, <key>?}.  With a key, its value (default def,
- * min..max) goes into the action's seconds when the mode is turned on.
- */
+/* POST /:channelId/filters/<mode> {enabled, <key>?} */
 
 static ngx_int_t
-ngx_http_twitch_moderation_mode(ngx_http_twitch_ctx_t *ctx, ngx_uint_t on,
-    ngx_uint_t off, const char *key, ngx_int_t def, ngx_int_t min,
-    ngx_int_t max)
+ngx_http_twitch_moderation_mode(ngx_http_twitch_ctx_t *ctx)
 {
-    char                          *enabled, *value;
-    ngx_int_t                      rc;
-    const char                    *err;
-    ngx_http_twitch_moderation_t  *m;
+    char                               *enabled, *value;
+    ngx_int_t                           rc;
+    const char                         *err;
+    ngx_http_twitch_moderation_t       *m;
+    ngx_http_twitch_moderation_mode_t  *mode;
 
-    m = ngx_http_twitch_moderation_new(ctx, off, &rc);
+    mode = &ngx_http_twitch_moderation_modes[ctx->route_arg];
+
+    m = ngx_http_twitch_moderation_new(ctx, mode->off, &rc);
     if (m == NULL) {
         return rc;
     }
@@ -896,18 +671,19 @@ ngx_http_twitch_moderation_mode(ngx_http_twitch_ctx_t *ctx, ngx_uint_t on,
 
     value = NULL;
 
-    if (key != NULL
-        && ngx_http_twitch_body_int(ctx, key, 0, min, max, &value, &err)
+    if (mode->key != NULL
+        && ngx_http_twitch_body_int(ctx, mode->key, 0, mode->min, mode->max,
+                                    &value, &err)
            != NGX_OK)
     {
         return ngx_http_twitch_moderation_bad(ctx, err);
     }
 
     if (enabled[0] == 't') {
-        m->action.action = on;
+        m->action.action = mode->on;
         m->action.seconds = (value == NULL)
-                            ? def : ngx_atoi((u_char *) value,
-                                             ngx_strlen(value));
+                            ? mode->def : ngx_atoi((u_char *) value,
+                                                   ngx_strlen(value));
     }
 
     return ngx_http_twitch_moderation_start(ctx, m);

@@ -127,9 +127,9 @@ ngx_http_twitch_route_t  ngx_http_twitch_search_routes[] = {
     { NGX_HTTP_GET|NGX_HTTP_HEAD,
       ngx_string("/api/search"),
       ngx_http_twitch_search,
-      0 },
+      0, 0 },
 
-    { 0, ngx_null_string, NULL, 0 }
+    { 0, ngx_null_string, NULL, 0, 0 }
 };
 
 

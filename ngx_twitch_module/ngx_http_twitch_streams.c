@@ -208,24 +208,24 @@ ngx_http_twitch_route_t  ngx_http_twitch_streams_routes[] = {
     { NGX_HTTP_POST,
       ngx_string("/api/streams/start"),
       ngx_http_twitch_streams_start,
-      1 },
+      1, 0 },
 
     { NGX_HTTP_POST,
       ngx_string("/api/streams/stop"),
       ngx_http_twitch_streams_stop,
-      0 },
+      0, 0 },
 
     { NGX_HTTP_GET|NGX_HTTP_HEAD,
       ngx_string("/api/streams/:channelId"),
       ngx_http_twitch_streams_get,
-      0 },
+      0, 0 },
 
     { NGX_HTTP_GET|NGX_HTTP_HEAD,
       ngx_string("/api/streams/:channelId/vods"),
       ngx_http_twitch_streams_vods,
-      0 },
+      0, 0 },
 
-    { 0, ngx_null_string, NULL, 0 }
+    { 0, ngx_null_string, NULL, 0, 0 }
 };
 
 

@@ -162,29 +162,29 @@ ngx_http_twitch_route_t  ngx_http_twitch_users_routes[] = {
     { NGX_HTTP_GET|NGX_HTTP_HEAD,
       ngx_string("/api/users/me"),
       ngx_http_twitch_user_me,
-      0 },
+      0, 0 },
 
     { NGX_HTTP_PATCH,
       ngx_string("/api/users/me"),
       ngx_http_twitch_user_update,
-      1 },
+      1, 0 },
 
     { NGX_HTTP_GET|NGX_HTTP_HEAD,
       ngx_string("/api/users/:username"),
       ngx_http_twitch_user_get,
-      0 },
+      0, 0 },
 
     { NGX_HTTP_GET|NGX_HTTP_HEAD,
       ngx_string("/api/users/:username/following"),
       ngx_http_twitch_user_following,
-      0 },
+      0, 0 },
 
     { NGX_HTTP_GET|NGX_HTTP_HEAD,
       ngx_string("/api/following"),
       ngx_http_twitch_user_my_following,
-      0 },
+      0, 0 },
 
-    { 0, ngx_null_string, NULL, 0 }
+    { 0, ngx_null_string, NULL, 0, 0 }
 };
 
 

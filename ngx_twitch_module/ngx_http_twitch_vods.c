@@ -212,9 +212,9 @@ ngx_http_twitch_route_t  ngx_http_twitch_vods_routes[] = {
     { NGX_HTTP_GET|NGX_HTTP_HEAD,
       ngx_string("/api/vods/:id"),
       ngx_http_twitch_vods_get,
-      0 },
+      0, 0 },
 
-    { 0, ngx_null_string, NULL, 0 }
+    { 0, ngx_null_string, NULL, 0, 0 }
 };
 
 
