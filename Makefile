@@ -26,13 +26,15 @@ DEB_PACKAGES := \
     ffmpeg libavformat-dev libavcodec-dev libavfilter-dev libswscale-dev \
     libswresample-dev libavutil-dev nodejs chromium
 
-# make run
+# make run: HTTP and RTMP on every interface (OBS and viewers on other
+# machines); LISTEN=127.0.0.1 keeps them to this machine
+LISTEN ?= 0.0.0.0
 HTTP_PORT ?= 8080
 RTMP_PORT ?= 1935
 PG_PORT ?= 54329
 REDIS_PORT ?= 63799
 RUN_ENV := TWITCH_VAR=$(ROOT)/var MODULES_DIR=$(NGX_BUILD)/objs \
-           HTTP_PORT=$(HTTP_PORT) \
+           LISTEN=$(LISTEN) HTTP_PORT=$(HTTP_PORT) \
            RTMP_PORT=$(RTMP_PORT) PG_PORT=$(PG_PORT) REDIS_PORT=$(REDIS_PORT)
 
 # make test: its own ports and directories, so it runs beside make run
@@ -134,6 +136,9 @@ run: build
 	@echo "  logs          var/log/"
 	@echo "  demo accounts shroud, pokimane, xqc, ninja, admin;" \
 	      "password demo1234"
+	@[ "$(LISTEN)" = 127.0.0.1 ] || echo "  nginx listens on $(LISTEN):" \
+	    "other machines use this one's address instead of 127.0.0.1" \
+	    "(make run LISTEN=127.0.0.1 keeps it local)"
 	@echo "Stop it with: make stop"
 
 stop:

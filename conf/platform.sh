@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 #
 # Starts and stops the platform's private services: a PostgreSQL cluster,
-# a Redis server and nginx with our modules, all under one var/ directory
-# and on loopback ports.  No system service is touched.
+# a Redis server and nginx with our modules, all under one var/ directory.
+# PostgreSQL and Redis listen on loopback only, nginx on $LISTEN.  No
+# system service is touched.
 #
 #   conf/platform.sh up | down | status
 #   conf/platform.sh pg start|stop|status
@@ -14,6 +15,8 @@
 #
 # Settings (environment):
 #   TWITCH_VAR   state directory            (default: <repo>/var)
+#   LISTEN       address nginx listens on   (default: 127.0.0.1; make run
+#                for HTTP and RTMP          passes 0.0.0.0)
 #   HTTP_PORT    nginx HTTP                 (default: 8080)
 #   RTMP_PORT    nginx RTMP                 (default: 1935)
 #   PG_PORT      PostgreSQL                 (default: 54329)
@@ -26,6 +29,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VAR=${TWITCH_VAR:-$ROOT/var}
+LISTEN=${LISTEN:-127.0.0.1}
 HTTP_PORT=${HTTP_PORT:-8080}
 RTMP_PORT=${RTMP_PORT:-1935}
 PG_PORT=${PG_PORT:-54329}
@@ -227,6 +231,7 @@ nginx_conf() {
 
     sed -e "s|@ROOT@|$ROOT|g" \
         -e "s|@VAR@|$VAR|g" \
+        -e "s|@LISTEN@|$LISTEN|g" \
         -e "s|@HTTP_PORT@|$HTTP_PORT|g" \
         -e "s|@RTMP_PORT@|$RTMP_PORT|g" \
         -e "s|@PG_CONNINFO@|$PG_CONNINFO|g" \
