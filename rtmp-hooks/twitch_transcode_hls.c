@@ -17,6 +17,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <pthread.h>
@@ -42,8 +43,12 @@
 /* past this many entries the VOD playlist is rewritten less often */
 #define TT_HLS_VOD_EVERY     1800
 
-#define TT_HLS_MARK          "# twitch-transcode broadcast="
-#define TT_HLS_VOD_MARK      "# twitch-transcode vod="
+/*
+ * The broadcast and VOD directory of a run are kept in status.json, a
+ * file that is not served; earlier versions wrote this comment into the
+ * playlists, and it is still read there from VOD playlists.
+ */
+#define TT_HLS_OLD_MARK      "# twitch-transcode broadcast="
 
 /* directories are kept well below PATH_MAX so file names always fit */
 #define TT_HLS_DIR_LEN       (PATH_MAX / 2)
@@ -74,6 +79,15 @@ typedef struct {
     int64_t              ds;            /* discontinuities dropped */
     int                  target;        /* never lowered */
 } tt_seglist_t;
+
+
+/* what status.json says about the run that wrote it */
+typedef struct {
+    char                 broadcast[256];
+    char                 vod_dir[TT_HLS_VOD_LEN];
+    time_t               mtime;
+    unsigned             found:1;
+} tt_hls_state_t;
 
 
 typedef enum {
@@ -138,6 +152,8 @@ struct tt_hls_s {
     int                  grace;
 
     char                 vod_dir[TT_HLS_VOD_LEN];
+    tt_hls_state_t       prev;          /* the last run in --out */
+    tt_hls_state_t       vod_state;     /* and in the VOD directory */
 
     unsigned             vod:1;
     unsigned             vod_same:1;
@@ -169,15 +185,20 @@ static int tt_hls_segment_done(tt_hls_rung_t *r, tt_seg_t *seg, int final);
 static void tt_hls_segment_path(char *buf, size_t len, const char *dir,
     int64_t msn);
 
-static int tt_hls_write_media(tt_hls_t *hls, const char *path,
-    tt_seglist_t *l, int from, tt_pl_type_e type);
+static int tt_hls_write_media(const char *path, tt_seglist_t *l, int from,
+    tt_pl_type_e type);
 static int tt_hls_write_master(tt_hls_t *hls, int vod);
 static void tt_hls_write_status(tt_hls_t *hls, const char *state);
+static void tt_hls_write_vod_status(tt_hls_t *hls);
+static void tt_buf_json(tt_buf_t *b, const char *s);
+static int tt_hls_read_state(const char *dir, tt_hls_state_t *st);
+static int tt_json_string(const char *json, const char *key, char *out,
+    size_t len);
 
 static int tt_hls_parse(const char *path, tt_seglist_t *l, char *bcast,
-    size_t len, time_t *mtime, int *ended, char *vod, size_t vlen);
+    size_t len, time_t *mtime, int *ended);
 static int tt_hls_choose_vod_dir(tt_hls_t *hls);
-static int tt_hls_resumable(tt_hls_t *hls, const char *bcast, time_t mtime);
+static int tt_hls_resumable(tt_hls_t *hls, time_t mtime);
 static void tt_hls_remove_segments(const char *dir, int64_t below);
 static int tt_hls_resume_rung(tt_hls_rung_t *r, int64_t *next);
 static int tt_hls_resume_others(tt_hls_t *hls, int64_t *next);
@@ -320,6 +341,12 @@ tt_hls_start(tt_hls_t *hls)
         return -1;
     }
 
+    /* the run before this one, if any: its broadcast and VOD */
+    if (tt_hls_read_state(hls->conf->out, &hls->prev) < 0) {
+        tt_log(TT_LOG_WARN, "hls: \"%s/status.json\" is unreadable: "
+               "starting afresh", hls->conf->out);
+    }
+
     if (hls->vod) {
         if (tt_hls_choose_vod_dir(hls) != 0) {
             return -1;
@@ -346,6 +373,14 @@ tt_hls_start(tt_hls_t *hls)
         {
             /* the live segments are the VOD: never delete them */
             hls->vod_same = 1;
+        }
+
+        if (hls->vod_same) {
+            hls->vod_state = hls->prev;
+
+        } else if (tt_hls_read_state(hls->vod_dir, &hls->vod_state) < 0) {
+            tt_log(TT_LOG_WARN, "hls: \"%s/status.json\" is unreadable",
+                   hls->vod_dir);
         }
     }
 
@@ -418,6 +453,10 @@ tt_hls_start(tt_hls_t *hls)
     hls->mono0 = tt_mono_time();
     tt_hls_write_status(hls, "starting");
 
+    if (hls->vod && !hls->vod_same) {
+        tt_hls_write_vod_status(hls);
+    }
+
     return 0;
 }
 
@@ -430,13 +469,12 @@ tt_hls_start(tt_hls_t *hls)
 static int
 tt_hls_choose_vod_dir(tt_hls_t *hls)
 {
-    int            i, rc, ended, n;
-    char           path[PATH_MAX], bcast[256], vod[TT_HLS_VOD_LEN];
+    int            n;
     char           name[64];
-    time_t         mtime, now;
+    size_t         len;
+    time_t         now;
     struct tm      tm;
     struct stat    st;
-    tt_seglist_t   l;
 
     if (hls->conf->vod_dir != NULL) {
         snprintf(hls->vod_dir, sizeof(hls->vod_dir), "%s",
@@ -444,20 +482,18 @@ tt_hls_choose_vod_dir(tt_hls_t *hls)
         return 0;
     }
 
-    for (i = 0; i < hls->nrungs; i++) {
-        snprintf(path, sizeof(path), "%s/live.m3u8", hls->rungs[i]->dir);
-        memset(&l, 0, sizeof(l));
-        vod[0] = '\0';
+    /* the previous run's, if it is resumed and under --vod-root */
+    len = strlen(hls->conf->vod_root);
 
-        rc = tt_hls_parse(path, &l, bcast, sizeof(bcast), &mtime, &ended,
-                          vod, sizeof(vod));
-        tt_seglist_free(&l);
-
-        if (rc > 0 && vod[0] != '\0' && tt_hls_resumable(hls, bcast, mtime))
-        {
-            snprintf(hls->vod_dir, sizeof(hls->vod_dir), "%s", vod);
-            return 0;
-        }
+    if (hls->prev.found && hls->prev.vod_dir[0] != '\0'
+        && tt_hls_resumable(hls, hls->prev.mtime)
+        && strncmp(hls->prev.vod_dir, hls->conf->vod_root, len) == 0
+        && hls->prev.vod_dir[len] == '/'
+        && strstr(hls->prev.vod_dir + len, "/..") == NULL)
+    {
+        snprintf(hls->vod_dir, sizeof(hls->vod_dir), "%s",
+                 hls->prev.vod_dir);
+        return 0;
     }
 
     if (hls->conf->broadcast != NULL) {
@@ -513,10 +549,9 @@ tt_hls_resume_rung(tt_hls_rung_t *r, int64_t *next)
     snprintf(path, sizeof(path), "%s/live.m3u8", r->dir);
     memset(&l, 0, sizeof(l));
 
-    rc = tt_hls_parse(path, &l, bcast, sizeof(bcast), &mtime, &ended,
-                      NULL, 0);
+    rc = tt_hls_parse(path, &l, bcast, sizeof(bcast), &mtime, &ended);
 
-    if (rc > 0 && tt_hls_resumable(hls, bcast, mtime)) {
+    if (rc > 0 && tt_hls_resumable(hls, mtime)) {
         tt_seglist_free(&r->live);
         r->live = l;
         r->live_resumed = l.n > 0;
@@ -552,10 +587,14 @@ tt_hls_resume_rung(tt_hls_rung_t *r, int64_t *next)
     snprintf(path, sizeof(path), "%s/vod.m3u8", r->vod_dir);
     memset(&l, 0, sizeof(l));
 
-    rc = tt_hls_parse(path, &l, bcast, sizeof(bcast), &mtime, &ended,
-                      NULL, 0);
+    rc = tt_hls_parse(path, &l, bcast, sizeof(bcast), &mtime, &ended);
     if (rc == 0) {
         return 0;
+    }
+
+    /* whose VOD this is: its status.json, or an older playlist's mark */
+    if (hls->vod_state.found) {
+        snprintf(bcast, sizeof(bcast), "%s", hls->vod_state.broadcast);
     }
 
     if (rc < 0 || hls->conf->fresh
@@ -625,20 +664,19 @@ tt_hls_resume_others(tt_hls_t *hls, int64_t *next)
         snprintf(path, sizeof(path), "%s/live.m3u8", dir);
         memset(&l, 0, sizeof(l));
 
-        rc = tt_hls_parse(path, &l, bcast, sizeof(bcast), &mtime, &ended,
-                          NULL, 0);
+        rc = tt_hls_parse(path, &l, bcast, sizeof(bcast), &mtime, &ended);
         if (rc <= 0) {
             /* none, or not ours: leave it alone */
             continue;
         }
 
-        if (tt_hls_resumable(hls, bcast, mtime)) {
+        if (tt_hls_resumable(hls, mtime)) {
             if (l.n > 0 && l.segs[l.n - 1].msn + 1 > *next) {
                 *next = l.segs[l.n - 1].msn + 1;
             }
 
             if (!ended) {
-                (void) tt_hls_write_media(hls, path, &l, 0, TT_PL_LIVE_END);
+                (void) tt_hls_write_media(path, &l, 0, TT_PL_LIVE_END);
             }
 
         } else if (!hls->vod_same) {
@@ -656,15 +694,22 @@ tt_hls_resume_others(tt_hls_t *hls, int64_t *next)
 }
 
 
+/*
+ * Whether what the last run left in --out is continued: with
+ * --broadcast, when its status.json names the same broadcast; without,
+ * when the file (a playlist, status.json) is recent enough.
+ */
+
 static int
-tt_hls_resumable(tt_hls_t *hls, const char *bcast, time_t mtime)
+tt_hls_resumable(tt_hls_t *hls, time_t mtime)
 {
     if (hls->conf->fresh) {
         return 0;
     }
 
     if (hls->conf->broadcast != NULL) {
-        return strcmp(bcast, hls->conf->broadcast) == 0;
+        return hls->prev.found
+               && strcmp(hls->prev.broadcast, hls->conf->broadcast) == 0;
     }
 
     return time(NULL) - mtime <= hls->conf->resume_within;
@@ -711,7 +756,7 @@ tt_hls_remove_segments(const char *dir, int64_t below)
 
 static int
 tt_hls_parse(const char *path, tt_seglist_t *l, char *bcast, size_t len,
-    time_t *mtime, int *ended, char *vod, size_t vlen)
+    time_t *mtime, int *ended)
 {
     int          disc, rc;
     FILE        *f;
@@ -763,16 +808,10 @@ tt_hls_parse(const char *path, tt_seglist_t *l, char *bcast, size_t len,
         if (strcmp(line, "#EXTM3U") == 0) {
             rc = 1;
 
-        } else if (strncmp(line, TT_HLS_MARK, sizeof(TT_HLS_MARK) - 1)
-                   == 0)
+        } else if (strncmp(line, TT_HLS_OLD_MARK,
+                           sizeof(TT_HLS_OLD_MARK) - 1) == 0)
         {
-            snprintf(bcast, len, "%s", line + sizeof(TT_HLS_MARK) - 1);
-
-        } else if (vod != NULL
-                   && strncmp(line, TT_HLS_VOD_MARK,
-                              sizeof(TT_HLS_VOD_MARK) - 1) == 0)
-        {
-            snprintf(vod, vlen, "%s", line + sizeof(TT_HLS_VOD_MARK) - 1);
+            snprintf(bcast, len, "%s", line + sizeof(TT_HLS_OLD_MARK) - 1);
 
         } else if (sscanf(line, "#EXT-X-TARGETDURATION:%d", &l->target)
                    == 1)
@@ -1348,7 +1387,7 @@ tt_hls_segment_done(tt_hls_rung_t *r, tt_seg_t *seg, int final)
 
     snprintf(path, sizeof(path), "%s/live.m3u8", r->dir);
 
-    if (tt_hls_write_media(hls, path, &r->live,
+    if (tt_hls_write_media(path, &r->live,
                            r->live.n > hls->conf->window
                            ? r->live.n - hls->conf->window : 0,
                            final ? TT_PL_LIVE_END : TT_PL_LIVE)
@@ -1363,7 +1402,7 @@ tt_hls_segment_done(tt_hls_rung_t *r, tt_seg_t *seg, int final)
 
         if (write_vod) {
             snprintf(path, sizeof(path), "%s/vod.m3u8", r->vod_dir);
-            if (tt_hls_write_media(hls, path, &r->vod, 0,
+            if (tt_hls_write_media(path, &r->vod, 0,
                                    final ? TT_PL_VOD : TT_PL_EVENT)
                 != 0)
             {
@@ -1440,8 +1479,8 @@ tt_hls_format_pdt(char *buf, size_t len, double t)
 
 
 static int
-tt_hls_write_media(tt_hls_t *hls, const char *path, tt_seglist_t *l,
-    int from, tt_pl_type_e type)
+tt_hls_write_media(const char *path, tt_seglist_t *l, int from,
+    tt_pl_type_e type)
 {
     int          i, rc, target;
     char         pdt[64];
@@ -1482,13 +1521,6 @@ tt_hls_write_media(tt_hls_t *hls, const char *path, tt_seglist_t *l,
     if (ds > 0) {
         tt_buf_printf(&b, "#EXT-X-DISCONTINUITY-SEQUENCE:%lld\n",
                       (long long) ds);
-    }
-
-    tt_buf_printf(&b, TT_HLS_MARK "%s\n",
-                  hls->conf->broadcast ? hls->conf->broadcast : "");
-
-    if (hls->vod && type <= TT_PL_LIVE_END) {
-        tt_buf_printf(&b, TT_HLS_VOD_MARK "%s\n", hls->vod_dir);
     }
 
     for (i = from; i < l->n; i++) {
@@ -1541,8 +1573,7 @@ tt_hls_write_master(tt_hls_t *hls, int vod)
 
     memset(&b, 0, sizeof(b));
 
-    tt_buf_printf(&b, "#EXTM3U\n#EXT-X-VERSION:3\n" TT_HLS_MARK "%s\n",
-                  hls->conf->broadcast ? hls->conf->broadcast : "");
+    tt_buf_printf(&b, "#EXTM3U\n#EXT-X-VERSION:3\n");
 
     for (i = 0; i < hls->nrungs; i++) {
         r = hls->rungs[i];
@@ -1630,15 +1661,18 @@ tt_hls_write_status(tt_hls_t *hls, const char *state)
 
     memset(&b, 0, sizeof(b));
 
-    tt_buf_printf(&b, "{\"state\":\"%s\",\"pid\":%d,\"broadcast\":\"%s\","
-                  "\"media_sequence\":%lld,\"segments\":%lld,"
+    tt_buf_printf(&b, "{\"state\":\"%s\",\"pid\":%d,\"broadcast\":",
+                  state, (int) getpid());
+    tt_buf_json(&b, hls->conf->broadcast ? hls->conf->broadcast : "");
+    tt_buf_printf(&b, ",\"media_sequence\":%lld,\"segments\":%lld,"
                   "\"media_time\":%.3f,\"speed\":%.3f,\"updated\":%lld,"
-                  "\"vod_dir\":\"%s\",\"rungs\":[", state, (int) getpid(),
-                  hls->conf->broadcast ? hls->conf->broadcast : "",
+                  "\"vod_dir\":",
                   (long long) hls->msn_base,
                   (long long) (hls->nrungs ? hls->rungs[0]->count : 0),
                   media, wall > 0 ? media / wall : 0,
-                  (long long) time(NULL), hls->vod ? hls->vod_dir : "");
+                  (long long) time(NULL));
+    tt_buf_json(&b, hls->vod ? hls->vod_dir : "");
+    tt_buf_printf(&b, ",\"rungs\":[");
 
     for (i = 0; i < hls->nrungs; i++) {
         tt_buf_printf(&b, "%s\"%s\"", i ? "," : "", hls->rungs[i]->name);
@@ -1660,6 +1694,176 @@ tt_hls_write_status(tt_hls_t *hls, const char *state)
                (long long) (hls->msn_base + hls->rungs[0]->count - 1),
                media, wall > 0 ? media / wall : 0);
     }
+}
+
+
+/*
+ * The VOD directory's own status.json (not served either): whose VOD
+ * it is, so that another broadcast never writes into it.
+ */
+
+static void
+tt_hls_write_vod_status(tt_hls_t *hls)
+{
+    char      path[PATH_MAX];
+    tt_buf_t  b;
+
+    memset(&b, 0, sizeof(b));
+
+    tt_buf_printf(&b, "{\"broadcast\":");
+    tt_buf_json(&b, hls->conf->broadcast ? hls->conf->broadcast : "");
+    tt_buf_printf(&b, ",\"updated\":%lld}\n", (long long) time(NULL));
+
+    snprintf(path, sizeof(path), "%s/status.json", hls->vod_dir);
+
+    if (!b.failed && tt_write_file_atomic(path, b.data, b.len) != 0) {
+        tt_log(TT_LOG_WARN, "hls: cannot write \"%s\": %s", path,
+               strerror(errno));
+    }
+
+    tt_buf_free(&b);
+}
+
+
+/* a JSON string */
+
+static void
+tt_buf_json(tt_buf_t *b, const char *s)
+{
+    unsigned char  c;
+
+    tt_buf_printf(b, "\"");
+
+    for ( /* void */ ; *s != '\0'; s++) {
+        c = (unsigned char) *s;
+
+        if (c == '"' || c == '\\') {
+            tt_buf_printf(b, "\\%c", c);
+
+        } else if (c < 0x20) {
+            tt_buf_printf(b, "\\u%04x", c);
+
+        } else {
+            tt_buf_printf(b, "%c", c);
+        }
+    }
+
+    tt_buf_printf(b, "\"");
+}
+
+
+/*
+ * Reads DIR/status.json back (only ever our own): the broadcast and the
+ * VOD directory.  Returns 1 when read, 0 when there is none, -1 when it
+ * cannot be read.
+ */
+
+static int
+tt_hls_read_state(const char *dir, tt_hls_state_t *st)
+{
+    int          fd;
+    char         path[PATH_MAX], buf[2 * PATH_MAX];
+    ssize_t      n;
+    struct stat  sb;
+
+    memset(st, 0, sizeof(tt_hls_state_t));
+
+    snprintf(path, sizeof(path), "%s/status.json", dir);
+
+    fd = open(path, O_RDONLY);
+    if (fd == -1) {
+        return errno == ENOENT ? 0 : -1;
+    }
+
+    n = -1;
+
+    if (fstat(fd, &sb) == 0) {
+        st->mtime = sb.st_mtime;
+        n = read(fd, buf, sizeof(buf) - 1);
+    }
+
+    close(fd);
+
+    if (n < 0) {
+        return -1;
+    }
+
+    buf[n] = '\0';
+
+    if (tt_json_string(buf, "broadcast", st->broadcast,
+                       sizeof(st->broadcast)) != 0)
+    {
+        return -1;
+    }
+
+    if (tt_json_string(buf, "vod_dir", st->vod_dir, sizeof(st->vod_dir))
+        < 0)
+    {
+        return -1;
+    }
+
+    st->found = 1;
+
+    return 1;
+}
+
+
+/*
+ * The string value of a top-level "key" in JSON we wrote ourselves.
+ * Returns 0, 1 when there is no such key, -1 when it is malformed or
+ * does not fit.
+ */
+
+static int
+tt_json_string(const char *json, const char *key, char *out, size_t len)
+{
+    char          pat[64];
+    size_t        n;
+    unsigned      u;
+    const char   *p;
+
+    snprintf(pat, sizeof(pat), "\"%s\":\"", key);
+
+    p = strstr(json, pat);
+    if (p == NULL) {
+        out[0] = '\0';
+        return 1;
+    }
+
+    p += strlen(pat);
+    n = 0;
+
+    while (*p != '"') {
+        if (*p == '\0' || n + 1 >= len) {
+            return -1;
+        }
+
+        if (*p != '\\') {
+            out[n++] = *p++;
+            continue;
+        }
+
+        p++;
+
+        if (*p == 'u') {
+            if (sscanf(p + 1, "%4x", &u) != 1 || u == 0 || u > 0x7f) {
+                return -1;
+            }
+
+            out[n++] = (char) u;
+            p += 5;
+
+        } else if (*p == '"' || *p == '\\' || *p == '/') {
+            out[n++] = *p++;
+
+        } else {
+            return -1;
+        }
+    }
+
+    out[n] = '\0';
+
+    return 0;
 }
 
 
@@ -1705,7 +1909,7 @@ tt_hls_finish(tt_hls_t *hls, int ok)
         /* nothing new, but a resumed playlist still has to end */
         if (r->live.n > 0) {
             snprintf(path, sizeof(path), "%s/live.m3u8", r->dir);
-            rc = tt_hls_write_media(hls, path, &r->live,
+            rc = tt_hls_write_media(path, &r->live,
                                     r->live.n > hls->conf->window
                                     ? r->live.n - hls->conf->window : 0,
                                     TT_PL_LIVE_END);
@@ -1714,7 +1918,7 @@ tt_hls_finish(tt_hls_t *hls, int ok)
 
         if (hls->vod && r->vod.n > 0) {
             snprintf(path, sizeof(path), "%s/vod.m3u8", r->vod_dir);
-            rc = tt_hls_write_media(hls, path, &r->vod, 0, TT_PL_VOD);
+            rc = tt_hls_write_media(path, &r->vod, 0, TT_PL_VOD);
             failed |= rc != 0;
         }
     }

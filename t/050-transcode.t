@@ -173,6 +173,33 @@ sub peak_rate {
     return $peak;
 }
 
+# every playlist under the given directories: [path, text]
+sub playlists {
+    my @found;
+    for my $dir (@_) {
+        opendir(my $d, $dir) or next;
+        for my $e (sort grep { !/^\./ } readdir $d) {
+            if (-d "$dir/$e") {
+                push @found, playlists("$dir/$e");
+            } elsif ($e =~ /\.m3u8$/) {
+                push @found, [ "$dir/$e", slurp("$dir/$e") ];
+            }
+        }
+    }
+    return @found;
+}
+
+# playlists are public: no server path, no private comment in them
+sub nothing_private {
+    my ($what, @dirs) = @_;
+    my @pl = playlists(@dirs);
+    ok(@pl > 0, "$what: playlists to check");
+    my @bad = grep { $_->[1] =~ m{\Q$T\E|twitch-transcode|^#[^\n]*/}m } @pl;
+    is_deeply([ map { $_->[0] } @bad ], [],
+              "$what: no path or twitch-transcode comment in a playlist")
+        or diag(join "\n", map { $_->[1] } @bad);
+}
+
 sub close_to {
     my ($got, $want, $tol, $name) = @_;
     ok(abs($got - $want) <= $tol, "$name: $got ~ $want")
@@ -318,6 +345,11 @@ my @fast = ('--preset', 'ultrafast');
 
     my $status = eval { decode_json(slurp("$out/status.json")) } || {};
     is($status->{state}, 'ended', 'status.json says ended');
+    is($status->{broadcast}, 'b1080', 'status.json names the broadcast');
+    is($status->{vod_dir}, $vod, '... and the VOD directory');
+    is((eval { decode_json(slurp("$vod/status.json")) } || {})->{broadcast},
+       'b1080', 'the VOD directory\'s status.json names the broadcast');
+    nothing_private('1080p30', $out, $vod);
 }
 
 
@@ -404,6 +436,8 @@ my @fast = ('--preset', 'ultrafast');
        'second restart: only that one');
     is($pl->{'DISCONTINUITY-SEQUENCE'}, 1,
        'second restart: DISCONTINUITY-SEQUENCE 1 (one tag slid out)');
+
+    nothing_private('restarts', $out, "$T/vlive");
 
     # another broadcast on the same channel starts afresh
     ($rc, $err) = transcode('--input', $short, @live[0 .. 9], '--broadcast',
@@ -514,6 +548,7 @@ my @fast = ('--preset', 'ultrafast');
        'vod-root restart: ended VOD playlist');
     ok(-s "$root/$d[0]/160p30/seg_$_.ts", "vod-root restart: seg_$_ kept")
         for 0 .. 3;
+    nothing_private('vod-root restart', $out, $root);
 
     # a new broadcast never lands in the old one's directory
     ($rc, $err) = transcode(@args, '--fresh');

@@ -209,7 +209,7 @@ ok wait_until(sub { is_live($b) && open_broadcast($b) ne $bid_b }, 15),
    'a publisher that reconnects goes live again';
 ok wait_until(sub {
     my $r = live_media($n, $b->{name});
-    $r && $r->{body} =~ /broadcast=${\ open_broadcast($b)}\n/;
+    $r && $r->{path} =~ m{/b${\ open_broadcast($b)}/};
 }, 15), '... with the new broadcast\'s HLS';
 
 # rotating the key while live: the next heartbeat (2 s here) drops it

@@ -55,6 +55,32 @@ sub live_playlist {
     return $r ? $r->{body} : '';
 }
 
+# a master playlist and every media playlist it lists, as served
+sub served_playlists {
+    my ($master) = @_;
+    my $m = hls_get($n, $master) or return ();
+    (my $dir = $master) =~ s{/[^/]+$}{};
+    my @pl = ([$master, $m->{body}]);
+    for my $uri ($m->{body} =~ /^([^#\s]\S*)$/mg) {
+        my $r = hls_get($n, "$dir/$uri");
+        push @pl, ["$dir/$uri", $r ? $r->{body} : ''];
+    }
+    return @pl;
+}
+
+# playlists are public: no path of the server, no comment of ours
+sub nothing_private {
+    my ($what, @pl) = @_;
+    my $root = $n->root;
+    my @bad = grep {
+        $_->[1] =~ m{\Q$root\E|twitch-transcode|^#[^\n]*/}m
+    } @pl;
+    ok @pl > 1, "$what: playlists served";
+    is_deeply [map { $_->[0] } @bad], [],
+              "$what: no path or twitch-transcode comment in them"
+        or diag join "\n", map { $_->[1] } @bad;
+}
+
 sub last_msn {
     my ($segs) = segments(live_playlist());
     return @$segs ? ($segs->[-1]{uri} =~ /(\d+)/)[0] : -1;
@@ -82,7 +108,10 @@ like live_playlist(), qr/#EXT-X-DISCONTINUITY\n/,
      '... after an EXT-X-DISCONTINUITY';
 unlike live_playlist(), qr/#EXT-X-ENDLIST/, '... not ended';
 is open_broadcast(), $bid, '... in the same broadcast';
-like live_playlist(), qr/broadcast=$bid\n/, '... its playlist';
+like((live_media($n, $name) || {})->{path} // '', qr{/b$bid/},
+     '... its playlist');
+nothing_private('after the restart',
+                served_playlists("/hls/$name/master.m3u8"));
 
 # --- its supervisor dies -----------------------------------------------------
 
@@ -127,13 +156,16 @@ ok wait_until(sub {
 }, 40), 'the broadcast still becomes a VOD';
 my $vod = hls_get($n, "/hls/$name/vods/$bid/source/vod.m3u8");
 like $vod ? $vod->{body} : '', qr/#EXT-X-ENDLIST\n\z/, '... ended';
+nothing_private('the VOD', served_playlists("/hls/$name/vods/$bid/vod.m3u8"));
 
 # the claim of the dead publisher is gone: live again at once
 $pub = publish($key, $src, loop => 1);
 ok wait_until(sub { open_broadcast() =~ /^\d+$/ && open_broadcast() ne $bid },
               15), 'the channel goes live again';
-ok wait_until(sub { live_playlist() =~ /broadcast=${\ open_broadcast()}\n/ },
-              15), '... with HLS';
+ok wait_until(sub {
+    my $r = live_media($n, $name);
+    $r && $r->{path} =~ m{/b${\ open_broadcast()}/};
+}, 15), '... with HLS';
 stop_publisher($pub);
 ok wait_until(sub { open_broadcast() eq '' }, 10), '... and ends';
 

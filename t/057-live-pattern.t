@@ -42,7 +42,7 @@ my $m = wait_until(sub { hls_get($n, "/hls/$name/master.m3u8") }, 15);
 ok $m, 'it comes out as HLS';
 like $m->{body}, qr/RESOLUTION=320x180,FRAME-RATE=15\.000/,
      'the pattern\'s size and rate';
-like $m->{body}, qr/broadcast=$bid\n/, 'in the started broadcast';
+like $m->{body}, qr{^b$bid/}m, 'in the started broadcast';
 
 is sql("SELECT ingested_at IS NOT NULL AND ingest_session IS NOT NULL"
        . " FROM streams WHERE id = $bid"), 't',
