@@ -22,8 +22,8 @@
 /* messages of any kind from one connection: a burst, then a rate */
 #define NGX_HTTP_TWITCH_CHAT_BUCKET          120
 #define NGX_HTTP_TWITCH_CHAT_BUCKET_RATE     20
-/* a connection's message buffer; larger messages get a larger one */
-#define NGX_HTTP_TWITCH_CHAT_MSG_BUF         4096
+/* the worker's read buffer, and a connection's while it keeps input */
+#define NGX_HTTP_TWITCH_CHAT_READ_BUF        4096
 /* rooms one connection may be in at once */
 #define NGX_HTTP_TWITCH_CHAT_MAX_ROOMS       5
 /* messages in the join history */
@@ -155,10 +155,22 @@ typedef struct {
 } ngx_http_twitch_chat_ws_event_t;
 
 
+/* what a member sent, for the rules while Redis is down */
+
+typedef struct {
+    ngx_msec_t                       last_sent;
+    ngx_msec_t                       sent[NGX_HTTP_TWITCH_CHAT_RATE_MOD];
+    ngx_uint_t                       nsent;
+    uint32_t                         dup_hash[4];
+    ngx_msec_t                       dup_time[4];
+    ngx_uint_t                       ndup;
+} ngx_http_twitch_chat_sent_t;
+
+
 /* a user's standing in one room, computed at join and on events */
 
 struct ngx_http_twitch_chat_member_s {
-    ngx_queue_t                      queue;
+    ngx_queue_t                      queue;         /* room; or free */
     ngx_http_twitch_chat_room_t     *room;
     ngx_http_twitch_chat_conn_t     *conn;
     ngx_uint_t                       joined;
@@ -179,13 +191,8 @@ struct ngx_http_twitch_chat_member_s {
     ngx_uint_t                       viewers_hint;
     ngx_array_t                     *history;       /* while joining */
 
-    /* rules while Redis is down */
-    ngx_msec_t                       last_sent;
-    ngx_msec_t                       sent[NGX_HTTP_TWITCH_CHAT_RATE_MOD];
-    ngx_uint_t                       nsent;
-    uint32_t                         dup_hash[4];
-    ngx_msec_t                       dup_time[4];
-    ngx_uint_t                       ndup;
+    /* rules while Redis is down: from the first accepted message on */
+    ngx_http_twitch_chat_sent_t     *sent;
 };
 
 
@@ -265,10 +272,11 @@ struct ngx_http_twitch_chat_conn_s {
     ngx_event_t                      session;
     ngx_http_twitch_redis_cmd_t     *session_cmd;
 
-    /* reading */
+    /*
+     * reading: rbuf is the worker's buffer while a read is handled, the
+     * connection's own while it keeps input (busy), else NULL
+     */
     ngx_http_twitch_chat_ws_parser_t parser;
-    u_char                          *msg;           /* the small buffer */
-    size_t                           msg_size;
     u_char                          *rbuf;
     u_char                          *rpos;
     u_char                          *rlast;
@@ -301,6 +309,7 @@ struct ngx_http_twitch_chat_conn_s {
 
     ngx_http_twitch_chat_member_t   *members[NGX_HTTP_TWITCH_CHAT_MAX_ROOMS];
     ngx_uint_t                       nmembers;
+    ngx_queue_t                      free_members;  /* to reuse */
 
     unsigned                         close_sent:1;
     unsigned                         close_received:1;
@@ -319,6 +328,7 @@ struct ngx_http_twitch_chat_worker_s {
     ngx_log_t                       *log;
 
     ngx_str_t                        id;            /* unique per worker */
+    u_char                          *rbuf;          /* shared by reads */
 
     ngx_rbtree_t                     rooms;
     ngx_rbtree_node_t                sentinel;
@@ -391,6 +401,7 @@ ngx_int_t ngx_http_twitch_chat_send(ngx_http_twitch_chat_conn_t *cc,
     ngx_http_twitch_chat_frame_t *f);
 ngx_int_t ngx_http_twitch_chat_send_json(ngx_http_twitch_chat_conn_t *cc,
     yajl_gen g);
+void ngx_http_twitch_chat_send_now(ngx_http_twitch_chat_conn_t *cc);
 void ngx_http_twitch_chat_resume(ngx_http_twitch_chat_conn_t *cc);
 void ngx_http_twitch_chat_fail(ngx_http_twitch_chat_conn_t *cc,
     ngx_uint_t code);

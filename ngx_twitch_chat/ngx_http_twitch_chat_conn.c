@@ -16,9 +16,14 @@
  * input stays in the buffer and in the socket, so a connection has at most
  * one step in flight and its messages are handled in order.
  *
+ * An idle connection holds no buffers: reads go to the worker's buffer,
+ * and only input left over while busy moves to one of the connection's
+ * own until it is parsed; a message's buffer is allocated as its frames
+ * arrive and freed once it has been handled.
+ *
  * Writing: frames are shared, reference-counted buffers; each connection
- * queues references and writes them with one send_chain() per event-loop
- * turn (the write event is posted).  A connection whose queue would grow
+ * queues references and writes them once per event-loop turn (the write
+ * event is posted): send() for one frame, send_chain() for several.  A connection whose queue would grow
  * past twitch_chat_send_queue is dropped: a reader that falls behind
  * never makes the worker buffer without bound.
  *
@@ -42,7 +47,6 @@
 #include "ngx_http_twitch_chat.h"
 
 
-#define NGX_HTTP_TWITCH_CHAT_READ_BUF      4096
 #define NGX_HTTP_TWITCH_CHAT_READ_BUDGET   65536
 #define NGX_HTTP_TWITCH_CHAT_LINGER        2000
 #define NGX_HTTP_TWITCH_CHAT_LINGER_EXIT   1000
@@ -52,6 +56,7 @@
 static void ngx_http_twitch_chat_read_handler(ngx_event_t *rev);
 static void ngx_http_twitch_chat_write_handler(ngx_event_t *wev);
 static void ngx_http_twitch_chat_read(ngx_http_twitch_chat_conn_t *cc);
+static ngx_int_t ngx_http_twitch_chat_keep(ngx_http_twitch_chat_conn_t *cc);
 static ngx_int_t ngx_http_twitch_chat_grow(ngx_http_twitch_chat_conn_t *cc);
 static ngx_int_t ngx_http_twitch_chat_frame_event(
     ngx_http_twitch_chat_conn_t *cc, ngx_http_twitch_chat_ws_event_t *ev);
@@ -74,7 +79,6 @@ ngx_http_twitch_chat_conn_start(ngx_http_request_t *r,
     ngx_http_twitch_chat_loc_conf_t *conf)
 {
     size_t                          n;
-    u_char                         *msg;
     ngx_int_t                       rc;
     ngx_connection_t               *c;
     ngx_http_cleanup_t             *cln;
@@ -87,19 +91,6 @@ ngx_http_twitch_chat_conn_start(ngx_http_request_t *r,
 
     cc = ngx_pcalloc(r->pool, sizeof(ngx_http_twitch_chat_conn_t));
     if (cc == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    /* bytes the client sent after the handshake are its first frames */
-
-    n = r->header_in->last - r->header_in->pos;
-
-    cc->rsize = ngx_max(NGX_HTTP_TWITCH_CHAT_READ_BUF, n);
-    cc->rbuf = ngx_pnalloc(r->pool, cc->rsize);
-    cc->msg_size = ngx_min(conf->max_message, NGX_HTTP_TWITCH_CHAT_MSG_BUF);
-    msg = ngx_pnalloc(r->pool, cc->msg_size);
-
-    if (cc->rbuf == NULL || msg == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -118,7 +109,17 @@ ngx_http_twitch_chat_conn_start(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
+    /* bytes the client sent after the handshake are its first frames */
+
+    n = r->header_in->last - r->header_in->pos;
+
     if (n) {
+        cc->rsize = ngx_max(NGX_HTTP_TWITCH_CHAT_READ_BUF, n);
+        cc->rbuf = ngx_alloc(cc->rsize, c->log);
+        if (cc->rbuf == NULL) {
+            return NGX_ERROR;
+        }
+
         ngx_memcpy(cc->rbuf, r->header_in->pos, n);
         r->header_in->pos += n;
     }
@@ -126,15 +127,14 @@ ngx_http_twitch_chat_conn_start(ngx_http_request_t *r,
     cc->rpos = cc->rbuf;
     cc->rlast = cc->rbuf + n;
 
-    cc->msg = msg;
-    ngx_http_twitch_chat_ws_init(&cc->parser, msg, cc->msg_size,
-                                 conf->max_message);
+    ngx_http_twitch_chat_ws_init(&cc->parser, NULL, 0, conf->max_message);
 
     cc->request = r;
     cc->connection = c;
     cc->conf = conf;
     cc->worker = w;
     cc->out_last = &cc->out;
+    ngx_queue_init(&cc->free_members);
     cc->last_read = ngx_current_msec;
     cc->bucket = NGX_HTTP_TWITCH_CHAT_BUCKET;
     cc->bucket_time = ngx_current_msec;
@@ -248,6 +248,14 @@ ngx_http_twitch_chat_read(ngx_http_twitch_chat_conn_t *cc)
     c = cc->connection;
     total = 0;
 
+    if (cc->rbuf == NULL) {
+        /* nothing kept from before: the worker's buffer */
+        cc->rbuf = cc->worker->rbuf;
+        cc->rsize = NGX_HTTP_TWITCH_CHAT_READ_BUF;
+        cc->rpos = cc->rbuf;
+        cc->rlast = cc->rbuf;
+    }
+
     for ( ;; ) {
 
         if (cc->abort) {
@@ -271,7 +279,7 @@ ngx_http_twitch_chat_read(ngx_http_twitch_chat_conn_t *cc)
             }
 
             if (rc == NGX_DONE) {
-                /* a message larger than the buffer, within the limit */
+                /* a message larger than its buffer, within the limit */
                 if (ngx_http_twitch_chat_grow(cc) != NGX_OK) {
                     ngx_http_twitch_chat_close(cc,
                                                NGX_HTTP_TWITCH_WS_INTERNAL,
@@ -297,15 +305,20 @@ ngx_http_twitch_chat_read(ngx_http_twitch_chat_conn_t *cc)
                 continue;
             }
 
+            if (ev.data == NULL) {
+                /* an empty message: no buffer was needed */
+                ev.data = (u_char *) "";
+            }
+
             if (ngx_http_twitch_chat_frame_event(cc, &ev) == NGX_DONE) {
                 return;
             }
 
-            if (cc->parser.msg != cc->msg && cc->parser.message == 0) {
-                /* back to the small buffer once a large message is done */
+            if (cc->parser.msg != NULL && cc->parser.message == 0) {
+                /* the message was handled: its buffer goes */
                 ngx_free(cc->parser.msg);
-                cc->parser.msg = cc->msg;
-                cc->parser.msg_size = cc->msg_size;
+                cc->parser.msg = NULL;
+                cc->parser.msg_size = 0;
             }
         }
 
@@ -316,7 +329,7 @@ ngx_http_twitch_chat_read(ngx_http_twitch_chat_conn_t *cc)
 
         if (cc->busy) {
             /* the rest waits in the buffer and in the socket */
-            return;
+            break;
         }
 
         if (cc->rlast == cc->rbuf + cc->rsize) {
@@ -329,7 +342,7 @@ ngx_http_twitch_chat_read(ngx_http_twitch_chat_conn_t *cc)
         if (total >= NGX_HTTP_TWITCH_CHAT_READ_BUDGET) {
             /* let other connections have their turn */
             ngx_post_event(c->read, &ngx_posted_events);
-            return;
+            break;
         }
 
         n = c->recv(c, cc->rlast, cc->rbuf + cc->rsize - cc->rlast);
@@ -337,9 +350,10 @@ ngx_http_twitch_chat_read(ngx_http_twitch_chat_conn_t *cc)
         if (n == NGX_AGAIN) {
             if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
                 ngx_http_twitch_chat_finalize(cc);
+                return;
             }
 
-            return;
+            break;
         }
 
         if (n == 0 || n == NGX_ERROR) {
@@ -360,20 +374,76 @@ ngx_http_twitch_chat_read(ngx_http_twitch_chat_conn_t *cc)
         cc->last_read = ngx_current_msec;
         cc->ping_sent = 0;
     }
+
+    if (ngx_http_twitch_chat_keep(cc) != NGX_OK) {
+        ngx_http_twitch_chat_finalize(cc);
+    }
 }
 
 
-/* a message buffer of parser.need bytes, with what was received so far */
+/*
+ * Between reads the worker's buffer belongs to nobody: unparsed input
+ * moves to a buffer of the connection's own, which goes once it is empty.
+ */
+
+static ngx_int_t
+ngx_http_twitch_chat_keep(ngx_http_twitch_chat_conn_t *cc)
+{
+    u_char  *buf;
+    size_t   n;
+
+    n = cc->rlast - cc->rpos;
+
+    if (cc->rbuf != cc->worker->rbuf) {
+
+        if (n == 0) {
+            ngx_free(cc->rbuf);
+            cc->rbuf = NULL;
+        }
+
+        return NGX_OK;
+    }
+
+    if (n == 0) {
+        cc->rbuf = NULL;
+        return NGX_OK;
+    }
+
+    buf = ngx_alloc(NGX_HTTP_TWITCH_CHAT_READ_BUF, cc->connection->log);
+    if (buf == NULL) {
+        cc->rbuf = NULL;
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(buf, cc->rpos, n);
+
+    cc->rbuf = buf;
+    cc->rsize = NGX_HTTP_TWITCH_CHAT_READ_BUF;
+    cc->rpos = buf;
+    cc->rlast = buf + n;
+
+    return NGX_OK;
+}
+
+
+/*
+ * A message buffer of at least parser.need bytes, with what was received
+ * so far; it doubles at least, so that many small fragments do not make
+ * as many copies.
+ */
 
 static ngx_int_t
 ngx_http_twitch_chat_grow(ngx_http_twitch_chat_conn_t *cc)
 {
     u_char                            *buf;
+    size_t                             size;
     ngx_http_twitch_chat_ws_parser_t  *p;
 
     p = &cc->parser;
 
-    buf = ngx_alloc(p->need, cc->connection->log);
+    size = ngx_max(p->need, ngx_min(2 * p->msg_size, p->msg_max));
+
+    buf = ngx_alloc(size, cc->connection->log);
     if (buf == NULL) {
         return NGX_ERROR;
     }
@@ -382,12 +452,12 @@ ngx_http_twitch_chat_grow(ngx_http_twitch_chat_conn_t *cc)
         ngx_memcpy(buf, p->msg, p->msg_len);
     }
 
-    if (p->msg != cc->msg) {
+    if (p->msg != NULL) {
         ngx_free(p->msg);
     }
 
     p->msg = buf;
-    p->msg_size = p->need;
+    p->msg_size = size;
 
     return NGX_OK;
 }
@@ -524,6 +594,8 @@ static ngx_int_t
 ngx_http_twitch_chat_flush(ngx_http_twitch_chat_conn_t *cc)
 {
     off_t                         sent;
+    size_t                        size;
+    ssize_t                       k;
     ngx_uint_t                    n;
     ngx_buf_t                     b[NGX_HTTP_TWITCH_CHAT_IOV];
     ngx_chain_t                   cl[NGX_HTTP_TWITCH_CHAT_IOV], *rest;
@@ -555,6 +627,37 @@ ngx_http_twitch_chat_flush(ngx_http_twitch_chat_conn_t *cc)
     }
 
     while (cc->out != NULL) {
+
+        o = cc->out;
+
+        if (o->next == NULL) {
+            /* one frame, the usual case: send(2) costs less than writev(2) */
+
+            size = o->frame->len - cc->out_sent;
+            k = c->send(c, o->frame->data + cc->out_sent, size);
+
+            if (k == NGX_ERROR) {
+                c->error = 1;
+                ngx_log_debug0(NGX_LOG_DEBUG_HTTP, c->log, 0,
+                               "chat: writing failed");
+                return NGX_ERROR;
+            }
+
+            if (k > 0) {
+                ngx_http_twitch_chat_sent(cc, k);
+            }
+
+            if (k <= 0 || (size_t) k < size) {
+                /* NGX_AGAIN (or nothing), or a part */
+                if (ngx_handle_write_event(c->write, 0) != NGX_OK) {
+                    return NGX_ERROR;
+                }
+
+                return NGX_AGAIN;
+            }
+
+            continue;
+        }
 
         n = 0;
 
@@ -701,6 +804,26 @@ ngx_http_twitch_chat_enqueue(ngx_http_twitch_chat_conn_t *cc,
     cc->out_bytes += f->len;
 
     if (!cc->connection->write->posted) {
+        ngx_post_event(cc->connection->write, &ngx_posted_events);
+    }
+}
+
+
+/*
+ * Writes the queue now rather than at the end of the event loop's turn:
+ * for a large answer to one client (the join history), whose frame is
+ * then freed at once instead of after every join of the same turn.
+ */
+
+void
+ngx_http_twitch_chat_send_now(ngx_http_twitch_chat_conn_t *cc)
+{
+    if (cc->out == NULL || cc->abort || cc->released) {
+        return;
+    }
+
+    if (ngx_http_twitch_chat_flush(cc) == NGX_ERROR) {
+        cc->abort = 1;
         ngx_post_event(cc->connection->write, &ngx_posted_events);
     }
 }
@@ -975,10 +1098,19 @@ ngx_http_twitch_chat_release(ngx_http_twitch_chat_conn_t *cc)
         ngx_http_twitch_chat_frame_release(o->frame);
     }
 
-    if (cc->parser.msg != cc->msg) {
+    if (cc->parser.msg != NULL) {
         ngx_free(cc->parser.msg);
-        cc->parser.msg = cc->msg;
+        cc->parser.msg = NULL;
+        cc->parser.msg_size = 0;
     }
+
+    if (cc->rbuf != NULL && cc->rbuf != w->rbuf) {
+        ngx_free(cc->rbuf);
+    }
+
+    cc->rbuf = NULL;
+    cc->rpos = NULL;
+    cc->rlast = NULL;
 
     cc->out_last = &cc->out;
     cc->out_bytes = 0;

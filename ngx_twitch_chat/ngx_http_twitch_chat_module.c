@@ -482,6 +482,11 @@ ngx_http_twitch_chat_init_process(ngx_cycle_t *cycle)
                 - p;
     w->id.data[w->id.len] = '\0';
 
+    w->rbuf = ngx_pnalloc(cycle->pool, NGX_HTTP_TWITCH_CHAT_READ_BUF);
+    if (w->rbuf == NULL) {
+        return NGX_ERROR;
+    }
+
     ngx_queue_init(&w->conns);
 
     ngx_http_twitch_chat_relay_start(w);

@@ -861,6 +861,10 @@ ngx_http_twitch_chat_send_joined(ngx_http_twitch_chat_member_t *m,
     yajl_gen_free(g);
     ngx_destroy_pool(pool);
 
+    if (rc == NGX_OK) {
+        ngx_http_twitch_chat_send_now(m->conn);
+    }
+
     return rc;
 }
 

@@ -329,6 +329,7 @@ ngx_int_t
 ngx_http_twitch_chat_join(ngx_http_twitch_chat_conn_t *cc, int64_t channel_id)
 {
     ngx_uint_t                      fresh;
+    ngx_queue_t                    *q;
     ngx_http_twitch_chat_room_t    *room;
     ngx_http_twitch_chat_member_t  *m;
     ngx_http_twitch_chat_worker_t  *w;
@@ -359,14 +360,23 @@ ngx_http_twitch_chat_join(ngx_http_twitch_chat_conn_t *cc, int64_t channel_id)
         fresh = 1;
     }
 
-    m = ngx_alloc(sizeof(ngx_http_twitch_chat_member_t),
-                  cc->connection->log);
-    if (m == NULL) {
-        if (fresh) {
-            ngx_http_twitch_chat_room_destroy(room);
-        }
+    /* members live in the request's pool; a left room's is reused */
 
-        return NGX_ERROR;
+    if (!ngx_queue_empty(&cc->free_members)) {
+        q = ngx_queue_head(&cc->free_members);
+        ngx_queue_remove(q);
+        m = ngx_queue_data(q, ngx_http_twitch_chat_member_t, queue);
+
+    } else {
+        m = ngx_palloc(cc->request->pool,
+                       sizeof(ngx_http_twitch_chat_member_t));
+        if (m == NULL) {
+            if (fresh) {
+                ngx_http_twitch_chat_room_destroy(room);
+            }
+
+            return NGX_ERROR;
+        }
     }
 
     ngx_memzero(m, sizeof(ngx_http_twitch_chat_member_t));
@@ -1210,7 +1220,11 @@ ngx_http_twitch_chat_member_remove(ngx_http_twitch_chat_member_t *m)
         }
     }
 
-    ngx_free(m);
+    if (m->sent != NULL) {
+        ngx_free(m->sent);
+    }
+
+    ngx_queue_insert_head(&cc->free_members, &m->queue);
 
     if (room->nmembers == 0 && ngx_queue_empty(&room->joining)) {
         ngx_http_twitch_chat_room_destroy(room);

@@ -346,24 +346,26 @@ ngx_http_twitch_chat_rules_memory(ngx_http_twitch_chat_member_t *m,
 {
     ngx_msec_t                        now, oldest, age;
     ngx_uint_t                        i, n, count, limit, privileged;
+    ngx_http_twitch_chat_sent_t      *sent;
     ngx_http_twitch_chat_room_t      *room;
     ngx_http_twitch_chat_settings_t  *s;
 
     now = ngx_current_msec;
     room = m->room;
     s = &room->settings;
+    sent = m->sent;
     privileged = ngx_http_twitch_chat_privileged(m);
     limit = privileged ? NGX_HTTP_TWITCH_CHAT_RATE_MOD
                        : NGX_HTTP_TWITCH_CHAT_RATE_USER;
 
-    n = ngx_min(m->nsent, NGX_HTTP_TWITCH_CHAT_RATE_MOD);
+    n = sent ? ngx_min(sent->nsent, NGX_HTTP_TWITCH_CHAT_RATE_MOD) : 0;
     count = 0;
     oldest = 0;
 
     /* oldest: the age of the oldest message inside the window */
 
     for (i = 0; i < n; i++) {
-        age = now - m->sent[i];
+        age = now - sent->sent[i];
 
         if (age < NGX_HTTP_TWITCH_CHAT_RATE_WINDOW) {
             count++;
@@ -381,10 +383,10 @@ ngx_http_twitch_chat_rules_memory(ngx_http_twitch_chat_member_t *m,
         return NGX_DECLINED;
     }
 
-    if (s->slow && !privileged && !m->vip && m->nsent
-        && now - m->last_sent < s->slow * 1000)
+    if (s->slow && !privileged && !m->vip && sent && sent->nsent
+        && now - sent->last_sent < s->slow * 1000)
     {
-        age = s->slow * 1000 - (now - m->last_sent);
+        age = s->slow * 1000 - (now - sent->last_sent);
         ngx_http_twitch_chat_rules_set(rf, "slow_mode", age,
                                        "Slow mode is on: you can send "
                                        "another message in %M seconds",
@@ -392,13 +394,15 @@ ngx_http_twitch_chat_rules_memory(ngx_http_twitch_chat_member_t *m,
         return NGX_DECLINED;
     }
 
-    for (i = 0; i < ngx_min(m->ndup, 4); i++) {
-        if (m->dup_hash[i] == hash
-            && now - m->dup_time[i] < NGX_HTTP_TWITCH_CHAT_DUP_WINDOW)
+    n = sent ? ngx_min(sent->ndup, 4) : 0;
+
+    for (i = 0; i < n; i++) {
+        if (sent->dup_hash[i] == hash
+            && now - sent->dup_time[i] < NGX_HTTP_TWITCH_CHAT_DUP_WINDOW)
         {
             ngx_http_twitch_chat_rules_set(rf, "duplicate",
                                            NGX_HTTP_TWITCH_CHAT_DUP_WINDOW
-                                           - (now - m->dup_time[i]),
+                                           - (now - sent->dup_time[i]),
                                            "Your message is identical to "
                                            "one you sent less than 30 "
                                            "seconds ago");
@@ -434,18 +438,29 @@ ngx_http_twitch_chat_rules_remember(ngx_http_twitch_chat_member_t *m,
     uint32_t hash)
 {
     ngx_uint_t                    i;
+    ngx_http_twitch_chat_sent_t  *sent;
     ngx_http_twitch_chat_room_t  *room;
 
     room = m->room;
 
-    m->sent[m->nsent % NGX_HTTP_TWITCH_CHAT_RATE_MOD] = ngx_current_msec;
-    m->nsent++;
-    m->last_sent = ngx_current_msec;
+    if (m->sent == NULL) {
+        /* members who never send keep no such memory */
+        m->sent = ngx_calloc(sizeof(ngx_http_twitch_chat_sent_t),
+                             m->conn->connection->log);
+    }
 
-    i = m->ndup % 4;
-    m->dup_hash[i] = hash;
-    m->dup_time[i] = ngx_current_msec;
-    m->ndup++;
+    sent = m->sent;
+
+    if (sent != NULL) {
+        i = sent->nsent++ % NGX_HTTP_TWITCH_CHAT_RATE_MOD;
+        sent->sent[i] = ngx_current_msec;
+        sent->last_sent = ngx_current_msec;
+
+        i = sent->ndup % 4;
+        sent->dup_hash[i] = hash;
+        sent->dup_time[i] = ngx_current_msec;
+        sent->ndup++;
+    }
 
     i = room->nunique % NGX_HTTP_TWITCH_CHAT_UNIQUE_LOCAL;
     room->unique_hash[i] = hash;

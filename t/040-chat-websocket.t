@@ -234,8 +234,8 @@ for my $len (125, 126, 127, 128, 65535, 65536, 100_000) {
 }
 
 {
-    # fragments that outgrow the connection's 4 KiB buffer, then a small
-    # message in the buffer it returns to
+    # fragments that grow a message's buffer, then a small message and a
+    # large one again
     my $big = padded(20_000);
     $c = ws(path => '/ws/big');
     $c->raw(frame(1, substr($big, 0, 3000), fin => 0)

@@ -13,7 +13,7 @@ use Test::More;
 use Time::HiRes qw(sleep time);
 use Twitch::Test qw(require_platform wait_until);
 use Twitch::Test::Chat qw(chat_server client sql redis make_user session
-                          json_encode);
+                          frame json_encode);
 
 require_platform();
 
@@ -193,6 +193,22 @@ is_deeply $gm, $m, 'the guest reads the same message';
 $m = $c->say_and_wait($ch, '/me waves');
 is $m->{message}, 'waves', '/me: the text without the command';
 ok $m->{action}, '/me: action true';
+
+{
+    # what arrives while a message waits for PostgreSQL or Redis waits
+    # its turn (in a buffer of the connection's own)
+    my $q = client($n, user => make_user("${p}_queue"));
+    $q->raw(join '', map { frame(1, json_encode($_)) }
+            { type => 'join', channelId => $ch + 0 },
+            map { { type => 'chat', channelId => $ch + 0,
+                    text => "queued $_" } } 1 .. 3);
+    ok $q->wait_type('joined'), 'a join and three messages in one write';
+    my @q = map { my $v = $q->wait_type('chat', 5); $v ? $v->{message} : '' }
+            1 .. 3;
+    is_deeply \@q, [map { "queued $_" } 1 .. 3],
+              'the three messages follow, in order';
+    $q->close;
+}
 
 for my $bad (['   ', 'blank'], ["a\x01b", 'a control character'],
              ["line\nbreak", 'a newline'], ['/me   ', '/me alone'])
