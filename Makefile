@@ -15,10 +15,11 @@ MODULES := $(NGX_BUILD)/objs/ngx_http_twitch_module.so \
            $(NGX_BUILD)/objs/ngx_http_twitch_chat_module.so
 RTMP_MODULE := /usr/lib/nginx/modules/ngx_rtmp_module.so
 
-# Debian packages the build, the platform and the tests need (the only list)
+# Debian packages the build, the platform, the tests and bench/ need (the
+# only list; libnginx-mod-nchan is bench/chat's peer)
 DEB_PACKAGES := \
     build-essential pkg-config curl ca-certificates \
-    nginx nginx-dev libnginx-mod-rtmp \
+    nginx nginx-dev libnginx-mod-rtmp libnginx-mod-nchan \
     libpq-dev libhiredis-dev libyajl-dev libcrypt-dev \
     postgresql-15 postgresql-client-15 redis-server \
     libtest-base-perl libipc-run-perl libtext-diff-perl \
