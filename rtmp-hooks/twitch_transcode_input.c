@@ -26,7 +26,7 @@ tt_input_t *
 tt_input_open(const tt_conf_t *conf)
 {
     int              rc, vi, ai;
-    double           start;
+    double           start, rate;
     tt_input_t      *in;
     AVDictionary    *opts;
 
@@ -109,13 +109,23 @@ tt_input_open(const tt_conf_t *conf)
         in->ast = in->fmt->streams[ai];
     }
 
-    in->vdec = tt_input_open_decoder(in->vst, 0);
+    in->fps = tt_input_guess_fps(in->vst);
+    in->frame_dur = av_rescale_q(1, av_inv_q(in->fps), TT_TB);
+
+    /*
+     * Up to 1080p60 one thread decodes well within real time, and frame
+     * threads cost about 15% more CPU for the same frames while the
+     * ladder's workers keep the other CPUs busy anyway; larger sources
+     * get libavcodec's frame threads (0: one per CPU, plus one).
+     */
+    rate = (double) in->vst->codecpar->width * in->vst->codecpar->height
+           * av_q2d(in->fps);
+
+    in->vdec = tt_input_open_decoder(in->vst,
+                                     rate <= 1920.0 * 1088 * 60 ? 1 : 0);
     if (in->vdec == NULL) {
         goto failed;
     }
-
-    in->fps = tt_input_guess_fps(in->vst);
-    in->frame_dur = av_rescale_q(1, av_inv_q(in->fps), TT_TB);
 
     in->frame = av_frame_alloc();
     if (in->frame == NULL) {

@@ -10,9 +10,12 @@
  * (largest first) are split into contiguous groups of about equal
  * pixel rate, and each group's worker takes reference-counted source
  * frames from a short queue.  The main thread keeps demuxing, decoding
- * and encoding audio meanwhile.  With the default ladder on 2 CPUs one
- * worker encodes 720p and the other 480p, 360p and 160p, each scaled
- * from the one before.
+ * and encoding audio meanwhile.  Every rung is scaled from the next
+ * larger one (the cheapest chain: 720p -> 480p costs half of 1080p ->
+ * 480p); a worker whose first rung's parent belongs to another worker
+ * waits for that picture, handed over with the frame.  With the default
+ * ladder on 2 CPUs one worker encodes 720p and the other 480p, 360p and
+ * 160p.
  *
  * Audio is decoded once, resampled once to stereo float and encoded
  * once per distinct bit rate with the native AAC encoder; the packets
@@ -60,6 +63,10 @@ struct tt_ladder_rung_s {
     int                  threads;
 
     tt_ladder_rung_t    *parent;        /* larger rung to scale from */
+    int                  index;
+    int                  worker;
+    unsigned             remote:1;      /* parent in another worker */
+    unsigned             shared:1;      /* a child in another worker */
     AVCodecContext      *enc;
     struct SwsContext   *sws;
     AVFrame             *pic;
@@ -69,10 +76,21 @@ struct tt_ladder_rung_s {
 };
 
 
+/* a decoded source frame on its way through the workers */
 typedef struct {
-    AVFrame             *frame;
-    int64_t              pts;
+    AVFrame             *src;
+    AVFrame             *pic[TT_MAX_RUNGS];  /* handed between workers */
     unsigned             mask;          /* rungs that keep this frame */
+    unsigned             ready;         /* rungs done with it */
+    int                  refs;          /* workers holding it */
+} tt_frame_t;
+
+
+typedef struct {
+    tt_frame_t          *frame;
+    int64_t              pts;
+    unsigned             mask;          /* this worker's rungs that keep
+                                           the frame */
     unsigned             boundary:1;
 } tt_job_t;
 
@@ -89,6 +107,8 @@ typedef struct {
     int                  head;
     int                  n;
     int                  error;         /* AVERROR of a failure */
+    unsigned             shared;        /* rungs with a remote child */
+    int                  done;          /* under the ladder's mutex */
     unsigned             eof:1;
     unsigned             abort:1;
     unsigned             running:1;
@@ -118,6 +138,12 @@ struct tt_ladder_s {
     tt_worker_t          workers[TT_MAX_RUNGS];
     int                  nworkers;
 
+    /* pictures handed between workers */
+    pthread_mutex_t      mutex;
+    pthread_cond_t       cond;
+    int                  sync;
+    int                  abort;         /* under the mutex */
+
     SwrContext          *swr;
     AVAudioFifo         *fifo;
     AVFrame             *aframe;
@@ -139,8 +165,11 @@ static int tt_ladder_add_hls(tt_ladder_t *l);
 static int tt_ladder_start_workers(tt_ladder_t *l);
 static void tt_ladder_stop_workers(tt_ladder_t *l, int abort);
 static void *tt_ladder_worker(void *data);
-static int tt_ladder_scale(tt_ladder_rung_t *r, const AVFrame *frame,
-    int64_t pts, int boundary);
+static void tt_ladder_release(tt_ladder_t *l, tt_frame_t *f,
+    unsigned done);
+static int tt_ladder_scale(tt_ladder_t *l, tt_ladder_rung_t *r,
+    tt_frame_t *f, int64_t pts, int boundary);
+static int tt_ladder_pic(tt_ladder_rung_t *r);
 static int tt_ladder_encode_video(tt_ladder_rung_t *r, AVFrame *frame);
 static int tt_ladder_encode_audio(tt_ladder_t *l, int nsamples);
 static int tt_ladder_send_audio(tt_ladder_t *l, int t, AVFrame *frame);
@@ -317,15 +346,32 @@ tt_ladder_plan(tt_ladder_t *l)
                 break;
             }
 
-            if (i > w->first) {
-                l->rungs[i].parent = &l->rungs[i - 1];
-            }
-
             share += rate;
             i++;
         }
 
         w->last = i;
+
+        for (j = w->first; j < w->last; j++) {
+            l->rungs[j].worker = g;
+        }
+    }
+
+    /* the scaling chain: each rung from the next larger one */
+
+    for (i = 0; i < l->nrungs; i++) {
+        l->rungs[i].index = i;
+
+        if (i > 0) {
+            l->rungs[i].parent = &l->rungs[i - 1];
+        }
+    }
+
+    for (g = 1; g < l->nworkers; g++) {
+        i = l->workers[g].first;
+        l->rungs[i].remote = 1;
+        l->rungs[i - 1].shared = 1;
+        l->workers[g - 1].shared |= 1u << (i - 1);
     }
 
     /*
@@ -783,6 +829,15 @@ tt_ladder_start_workers(tt_ladder_t *l)
     int           i, rc;
     tt_worker_t  *w;
 
+    if (pthread_mutex_init(&l->mutex, NULL) != 0
+        || pthread_cond_init(&l->cond, NULL) != 0)
+    {
+        tt_log(TT_LOG_ERR, "ladder: cannot create a mutex");
+        return -1;
+    }
+
+    l->sync = 1;
+
     for (i = 0; i < l->nworkers; i++) {
         w = &l->workers[i];
 
@@ -819,6 +874,14 @@ tt_ladder_stop_workers(tt_ladder_t *l, int abort)
 {
     int           i;
     tt_worker_t  *w;
+
+    if (abort && l->sync) {
+        /* a worker may be waiting for another's picture */
+        pthread_mutex_lock(&l->mutex);
+        l->abort = 1;
+        pthread_cond_broadcast(&l->cond);
+        pthread_mutex_unlock(&l->mutex);
+    }
 
     for (i = 0; i < l->nworkers; i++) {
         w = &l->workers[i];
@@ -877,17 +940,23 @@ tt_ladder_worker(void *data)
 
         for (i = w->first; rc >= 0 && i < w->last; i++) {
             if (job.mask & (1u << i)) {
-                rc = tt_ladder_scale(&l->rungs[i], job.frame, job.pts,
+                rc = tt_ladder_scale(l, &l->rungs[i], job.frame, job.pts,
                                      job.boundary);
             }
         }
 
-        av_frame_free(&job.frame);
+        tt_ladder_release(l, job.frame, w->shared);
 
         if (rc < 0) {
             break;
         }
     }
+
+    /* no more pictures from this worker: nobody waits for them */
+    pthread_mutex_lock(&l->mutex);
+    w->done = 1;
+    pthread_cond_broadcast(&l->cond);
+    pthread_mutex_unlock(&l->mutex);
 
     /* the end of the input: drain the encoders */
     for (i = w->first; rc >= 0 && !w->abort && i < w->last; i++) {
@@ -897,7 +966,7 @@ tt_ladder_worker(void *data)
     pthread_mutex_lock(&w->mutex);
 
     while (w->n > 0) {
-        av_frame_free(&w->jobs[w->head].frame);
+        tt_ladder_release(l, w->jobs[w->head].frame, w->shared);
         w->head = (w->head + 1) % TT_JOBS;
         w->n--;
     }
@@ -925,9 +994,10 @@ tt_ladder_worker(void *data)
 int
 tt_ladder_video(tt_ladder_t *l, AVFrame *frame, int64_t pts, int boundary)
 {
-    int                i, rc;
+    int                i, rc, n;
     unsigned           mask, mine;
     tt_job_t          *job;
+    tt_frame_t        *f;
     tt_worker_t       *w;
     tt_ladder_rung_t  *r;
 
@@ -952,6 +1022,36 @@ tt_ladder_video(tt_ladder_t *l, AVFrame *frame, int64_t pts, int boundary)
         mask |= 1u << i;
     }
 
+    if (mask == 0) {
+        return 0;
+    }
+
+    f = av_mallocz(sizeof(tt_frame_t));
+    if (f == NULL) {
+        return AVERROR(ENOMEM);
+    }
+
+    f->src = av_frame_clone(frame);
+    if (f->src == NULL) {
+        av_free(f);
+        return AVERROR(ENOMEM);
+    }
+
+    f->mask = mask;
+
+    /* a reference for each worker with a rung that keeps the frame */
+
+    n = 0;
+
+    for (i = 0; i < l->nworkers; i++) {
+        w = &l->workers[i];
+        mine = ((1u << w->last) - 1) & ~((1u << w->first) - 1);
+        n += (mask & mine) != 0;
+    }
+
+    f->refs = n + 1;
+    rc = 0;
+
     for (i = 0; i < l->nworkers; i++) {
         w = &l->workers[i];
 
@@ -967,49 +1067,120 @@ tt_ladder_video(tt_ladder_t *l, AVFrame *frame, int64_t pts, int boundary)
         }
 
         rc = w->error;
+        if (rc == 0 && !w->running) {
+            rc = AVERROR(EINVAL);
+        }
+
         if (rc == 0) {
             job = &w->jobs[(w->head + w->n) % TT_JOBS];
-            job->frame = av_frame_clone(frame);
+            job->frame = f;
             job->pts = pts;
             job->mask = mask & mine;
             job->boundary = boundary;
 
-            if (job->frame == NULL) {
-                rc = AVERROR(ENOMEM);
-
-            } else {
-                w->n++;
-                pthread_cond_broadcast(&w->cond);
-            }
+            w->n++;
+            pthread_cond_broadcast(&w->cond);
         }
 
         pthread_mutex_unlock(&w->mutex);
 
         if (rc < 0) {
-            return rc;
+            /* the workers not given the frame will not release it */
+            while (n-- > 0) {
+                tt_ladder_release(l, f, 0);
+            }
+
+            break;
         }
+
+        n--;
     }
 
-    return 0;
+    tt_ladder_release(l, f, 0);
+
+    return rc;
+}
+
+
+/*
+ * A worker is done with a frame: the pictures it hands over are final
+ * (done: its rungs with a remote child), and the last one frees it.
+ */
+
+static void
+tt_ladder_release(tt_ladder_t *l, tt_frame_t *f, unsigned done)
+{
+    int  i, last;
+
+    pthread_mutex_lock(&l->mutex);
+
+    if (done & ~f->ready) {
+        f->ready |= done;
+        pthread_cond_broadcast(&l->cond);
+    }
+
+    last = --f->refs == 0;
+
+    pthread_mutex_unlock(&l->mutex);
+
+    if (!last) {
+        return;
+    }
+
+    for (i = 0; i < TT_MAX_RUNGS; i++) {
+        av_frame_free(&f->pic[i]);
+    }
+
+    av_frame_free(&f->src);
+    av_free(f);
 }
 
 
 /* in a worker: scale one kept frame for a rung and encode it */
 
 static int
-tt_ladder_scale(tt_ladder_rung_t *r, const AVFrame *frame, int64_t pts,
-    int boundary)
+tt_ladder_scale(tt_ladder_t *l, tt_ladder_rung_t *r, tt_frame_t *f,
+    int64_t pts, int boundary)
 {
-    int             rc;
-    const AVFrame  *src;
+    int                rc;
+    AVFrame           *pic, *out;
+    unsigned           bit;
+    const AVFrame     *src;
+    tt_ladder_rung_t  *p;
 
-    src = frame;
-    if (r->parent != NULL && r->parent->pic_pts == pts) {
-        src = r->parent->pic;
+    src = f->src;
+    p = r->parent;
+    pic = NULL;
+
+    if (p != NULL && !r->remote && p->pic_pts == pts) {
+        src = p->pic;
+
+    } else if (p != NULL && r->remote && (f->mask & (1u << p->index))) {
+        /* the parent's worker hands its picture over with the frame */
+        bit = 1u << p->index;
+
+        pthread_mutex_lock(&l->mutex);
+
+        while (!(f->ready & bit) && !l->abort
+               && !l->workers[p->worker].done)
+        {
+            pthread_cond_wait(&l->cond, &l->mutex);
+        }
+
+        /* the picture is ours alone now (NULL: scale from the source) */
+        pic = f->pic[p->index];
+        f->pic[p->index] = NULL;
+
+        pthread_mutex_unlock(&l->mutex);
+
+        if (pic != NULL) {
+            src = pic;
+        }
     }
 
-    rc = av_frame_make_writable(r->pic);
+    rc = tt_ladder_pic(r);
     if (rc < 0) {
+        av_frame_free(&pic);
         return rc;
     }
 
@@ -1021,6 +1192,7 @@ tt_ladder_scale(tt_ladder_rung_t *r, const AVFrame *frame, int64_t pts,
         tt_log(TT_LOG_ERR, "ladder: cannot scale %dx%d %s to %s",
                src->width, src->height,
                av_get_pix_fmt_name(src->format), r->name);
+        av_frame_free(&pic);
         return AVERROR(EINVAL);
     }
 
@@ -1028,11 +1200,47 @@ tt_ladder_scale(tt_ladder_rung_t *r, const AVFrame *frame, int64_t pts,
               src->linesize, 0, src->height, r->pic->data,
               r->pic->linesize);
 
+    av_frame_free(&pic);
+
     r->pic_pts = pts;
+
+    if (r->shared) {
+        /* for the next rung, in another worker (NULL: from the source) */
+        out = av_frame_clone(r->pic);
+
+        pthread_mutex_lock(&l->mutex);
+        f->pic[r->index] = out;
+        f->ready |= 1u << r->index;
+        pthread_cond_broadcast(&l->cond);
+        pthread_mutex_unlock(&l->mutex);
+    }
+
     r->pic->pts = pts;
     r->pic->pict_type = boundary ? AV_PICTURE_TYPE_I : AV_PICTURE_TYPE_NONE;
 
     return tt_ladder_encode_video(r, r->pic);
+}
+
+
+/*
+ * The rung's picture, writable: while another worker still reads the
+ * previous one, a new buffer (nothing needs copying: it is overwritten)
+ */
+
+static int
+tt_ladder_pic(tt_ladder_rung_t *r)
+{
+    if (av_frame_is_writable(r->pic)) {
+        return 0;
+    }
+
+    av_frame_unref(r->pic);
+
+    r->pic->format = AV_PIX_FMT_YUV420P;
+    r->pic->width = r->width;
+    r->pic->height = r->height;
+
+    return av_frame_get_buffer(r->pic, 0);
 }
 
 
@@ -1316,6 +1524,11 @@ tt_ladder_free(tt_ladder_t *l)
             pthread_mutex_destroy(&l->workers[i].mutex);
             pthread_cond_destroy(&l->workers[i].cond);
         }
+    }
+
+    if (l->sync) {
+        pthread_mutex_destroy(&l->mutex);
+        pthread_cond_destroy(&l->cond);
     }
 
     for (i = 0; i < l->nrungs; i++) {
