@@ -5,6 +5,7 @@ import type { SearchResults } from '../api/types';
 import { useAuthStore } from '../stores/auth';
 import { useUiStore } from '../stores/ui';
 import { viewersLabel } from '../lib/format';
+import { focusItemByKey, listKeyTarget } from '../lib/keys';
 import { Avatar } from './Avatar';
 import { Logo, SearchIcon } from './icons';
 
@@ -15,6 +16,7 @@ function SearchBox() {
   const [q, setQ] = useState(urlQ);
   const [open, setOpen] = useState(false);
   const [hits, setHits] = useState<Partial<SearchResults> | null>(null);
+  const [active, setActive] = useState(-1);
   const listId = useId();
   const wrap = useRef<HTMLDivElement>(null);
 
@@ -40,6 +42,8 @@ function SearchBox() {
     };
   }, [q, open]);
 
+  useEffect(() => setActive(-1), [hits]);
+
   useEffect(() => {
     const onDoc = (e: MouseEvent) => {
       if (wrap.current && !wrap.current.contains(e.target as Node)) setOpen(false);
@@ -57,10 +61,40 @@ function SearchBox() {
 
   const channels = hits?.channels?.slice(0, 5) ?? [];
   const categories = hits?.categories?.slice(0, 3) ?? [];
-  const showList = open && (channels.length > 0 || categories.length > 0);
+  const count = channels.length + categories.length;
+  const showList = open && count > 0;
+  const optionId = (i: number) => `${listId}-${i}`;
+  const option = (i: number) =>
+    `flex items-center gap-2 px-3 py-1.5 text-sm hover:bg-surface-3 ${i === active ? 'bg-surface-3 outline-2 -outline-offset-2 outline-brand-soft' : ''}`;
+
+  const onKeyDown = (e: React.KeyboardEvent<HTMLInputElement>) => {
+    if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+      if (!showList) {
+        if (e.key === 'ArrowDown') setOpen(true);
+        return;
+      }
+      e.preventDefault();
+      const next = listKeyTarget(e.key, active, count);
+      if (next !== null) setActive(next);
+    } else if (e.key === 'Enter' && showList && active >= 0) {
+      e.preventDefault();
+      document.getElementById(optionId(active))?.click();
+    } else if (e.key === 'Escape' && showList) {
+      // first Escape closes the suggestions, a second one (the browser's) clears the box
+      e.preventDefault();
+      setOpen(false);
+      setActive(-1);
+    }
+  };
 
   return (
-    <div ref={wrap} className="relative min-w-0 flex-1 sm:max-w-md">
+    <div
+      ref={wrap}
+      className="relative min-w-0 flex-1 sm:max-w-md"
+      onBlur={(e) => {
+        if (!e.currentTarget.contains(e.relatedTarget as Node | null)) setOpen(false);
+      }}
+    >
       <form role="search" onSubmit={submit} className="flex">
         <label htmlFor="site-search" className="sr-only">
           Search channels, categories and people
@@ -74,6 +108,7 @@ function SearchBox() {
           value={q}
           aria-controls={showList ? listId : undefined}
           aria-expanded={showList}
+          aria-activedescendant={showList && active >= 0 ? optionId(active) : undefined}
           role="combobox"
           aria-autocomplete="list"
           onFocus={() => setOpen(true)}
@@ -81,44 +116,56 @@ function SearchBox() {
             setQ(e.target.value);
             setOpen(true);
           }}
-          onKeyDown={(e) => {
-            if (e.key === 'Escape') setOpen(false);
-          }}
+          onKeyDown={onKeyDown}
         />
         <button type="submit" className="rounded-r-md bg-surface-3 px-3 text-ink hover:bg-line" aria-label="Search">
           <SearchIcon size={18} />
         </button>
       </form>
       {showList && (
-        <ul id={listId} role="listbox" className="absolute left-0 right-0 top-full z-40 mt-1 overflow-hidden rounded-md border border-line bg-surface-1 py-1 shadow-xl">
-          {channels.map((c) => (
-            <li key={`c${c.id}`} role="option" aria-selected="false">
-              <Link
-                to="/$channel"
-                params={{ channel: c.name }}
-                className="flex items-center gap-2 px-3 py-1.5 text-sm hover:bg-surface-3"
-                onClick={() => setOpen(false)}
-              >
-                <Avatar name={c.name} url={c.user?.avatarUrl} size={24} live={c.isLive} />
-                <span className="truncate">{c.user?.displayName ?? c.name}</span>
-                {c.isLive && <span className="ml-auto shrink-0 text-xs text-muted">{viewersLabel(c.viewerCount)}</span>}
-              </Link>
-            </li>
+        <div
+          id={listId}
+          role="listbox"
+          aria-label="Suggestions"
+          className="absolute left-0 right-0 top-full z-40 mt-1 overflow-hidden rounded-md border border-line bg-surface-1 py-1 shadow-xl"
+        >
+          {channels.map((c, i) => (
+            <Link
+              key={`c${c.id}`}
+              id={optionId(i)}
+              role="option"
+              aria-selected={i === active}
+              tabIndex={-1}
+              to="/$channel"
+              params={{ channel: c.name }}
+              className={option(i)}
+              onClick={() => setOpen(false)}
+            >
+              <Avatar name={c.name} url={c.user?.avatarUrl} size={24} live={c.isLive} />
+              <span className="truncate">{c.user?.displayName ?? c.name}</span>
+              {c.isLive && <span className="ml-auto shrink-0 text-xs text-muted">{viewersLabel(c.viewerCount)}</span>}
+            </Link>
           ))}
-          {categories.map((c) => (
-            <li key={`k${c.id}`} role="option" aria-selected="false">
+          {categories.map((c, j) => {
+            const i = channels.length + j;
+            return (
               <Link
+                key={`k${c.id}`}
+                id={optionId(i)}
+                role="option"
+                aria-selected={i === active}
+                tabIndex={-1}
                 to="/category/$slug"
                 params={{ slug: c.slug }}
-                className="flex items-center gap-2 px-3 py-1.5 text-sm hover:bg-surface-3"
+                className={option(i)}
                 onClick={() => setOpen(false)}
               >
                 <img src={c.imageUrl ?? `/categories/${c.slug}.svg`} alt="" className="h-6 w-[18px] rounded-sm object-cover" />
                 <span className="truncate">{c.name}</span>
               </Link>
-            </li>
-          ))}
-        </ul>
+            );
+          })}
+        </div>
       )}
     </div>
   );
@@ -130,6 +177,7 @@ function UserMenu() {
   const navigate = useNavigate();
   const [open, setOpen] = useState(false);
   const ref = useRef<HTMLDivElement>(null);
+  const button = useRef<HTMLButtonElement>(null);
   const menuId = useId();
 
   useEffect(() => {
@@ -138,7 +186,9 @@ function UserMenu() {
       if (ref.current && !ref.current.contains(e.target as Node)) setOpen(false);
     };
     const onKey = (e: KeyboardEvent) => {
-      if (e.key === 'Escape') setOpen(false);
+      if (e.key !== 'Escape') return;
+      setOpen(false);
+      button.current?.focus();
     };
     document.addEventListener('mousedown', onDoc);
     document.addEventListener('keydown', onKey);
@@ -153,8 +203,16 @@ function UserMenu() {
   const channelName = user.channel?.name ?? user.username;
 
   return (
-    <div ref={ref} className="relative">
+    <div
+      ref={ref}
+      className="relative"
+      onBlur={(e) => {
+        // Tab took focus out of the open menu: it closes
+        if (open && e.relatedTarget && !e.currentTarget.contains(e.relatedTarget as Node)) setOpen(false);
+      }}
+    >
       <button
+        ref={button}
         type="button"
         className="flex items-center rounded-full"
         aria-label="User menu"
@@ -172,12 +230,8 @@ function UserMenu() {
           aria-label="User menu"
           className="absolute right-0 top-full z-40 mt-2 w-56 overflow-hidden rounded-md border border-line bg-surface-1 py-1 shadow-xl"
           onKeyDown={(e) => {
-            if (e.key !== 'ArrowDown' && e.key !== 'ArrowUp') return;
-            e.preventDefault();
             const items = Array.from(ref.current?.querySelectorAll<HTMLElement>('[role="menuitem"]') ?? []);
-            const i = items.indexOf(document.activeElement as HTMLElement);
-            const next = e.key === 'ArrowDown' ? (i + 1) % items.length : (i - 1 + items.length) % items.length;
-            items[next]?.focus();
+            if (focusItemByKey(e.key, items)) e.preventDefault();
           }}
         >
           <div className="border-b border-line px-3 py-2">
@@ -186,17 +240,18 @@ function UserMenu() {
             </p>
             <p className="truncate text-xs text-muted">@{user.username}</p>
           </div>
-          <Link role="menuitem" to="/$channel" params={{ channel: channelName }} className={item} onClick={() => setOpen(false)}>
+          <Link role="menuitem" tabIndex={-1} to="/$channel" params={{ channel: channelName }} className={item} onClick={() => setOpen(false)}>
             Channel
           </Link>
-          <Link role="menuitem" to="/dashboard" className={item} onClick={() => setOpen(false)}>
+          <Link role="menuitem" tabIndex={-1} to="/dashboard" className={item} onClick={() => setOpen(false)}>
             Creator Dashboard
           </Link>
-          <Link role="menuitem" to="/following" className={item} onClick={() => setOpen(false)}>
+          <Link role="menuitem" tabIndex={-1} to="/following" className={item} onClick={() => setOpen(false)}>
             Following
           </Link>
           <button
             role="menuitem"
+            tabIndex={-1}
             type="button"
             className={`${item} border-t border-line`}
             onClick={async () => {

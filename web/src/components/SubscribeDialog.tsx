@@ -30,6 +30,7 @@ export function SubscribeDialog({
   const keys = useMemo(() => new Map<number, string>(), []);
 
   const submit = async () => {
+    if (busy) return;
     setBusy(true);
     setError(null);
     let key = keys.get(tier);
@@ -79,7 +80,7 @@ export function SubscribeDialog({
                 </span>
                 <span className="text-xs text-muted">{t.perks}</span>
                 {list.length > 0 && (
-                  <span className="flex flex-wrap gap-1" aria-label={`${list.length} emotes`}>
+                  <span className="flex flex-wrap gap-1">
                     {list.map((e) => (
                       <img key={e.id} src={e.imageUrl} alt={e.code} title={e.code} className="h-7 w-7" />
                     ))}
@@ -101,7 +102,7 @@ export function SubscribeDialog({
         <button type="button" className="btn-secondary" onClick={onClose}>
           Cancel
         </button>
-        <button type="button" className="btn-primary" onClick={submit} disabled={busy} data-testid="confirm-subscribe">
+        <button type="button" className="btn-primary" onClick={submit} aria-disabled={busy} data-testid="confirm-subscribe">
           {busy ? 'Subscribing…' : currentTier ? `Renew at Tier ${tier}` : `Subscribe at Tier ${tier}`}
         </button>
       </div>

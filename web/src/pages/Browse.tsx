@@ -1,7 +1,9 @@
-import { Link } from '@tanstack/react-router';
+import { Link, useNavigate } from '@tanstack/react-router';
+import type { KeyboardEvent } from 'react';
 import { categoryApi, channelApi } from '../api/endpoints';
 import { CategoryCard, Grid, StreamCard } from '../components/Cards';
 import { CardSkeletons, EmptyState, ErrorState } from '../components/States';
+import { listKeyTarget } from '../lib/keys';
 import { useAsync, useTitle } from '../lib/useAsync';
 
 export type BrowseTab = 'live' | 'categories';
@@ -34,28 +36,54 @@ function CategoriesTab() {
   );
 }
 
+const TABS: BrowseTab[] = ['live', 'categories'];
+
 export function BrowsePage({ tab }: { tab: BrowseTab }) {
   useTitle('Browse');
+  const navigate = useNavigate();
+  // one tab stop; the arrows, Home and End switch between the two lists
+  const onTabKey = (e: KeyboardEvent<HTMLAnchorElement>) => {
+    const next = listKeyTarget(e.key, TABS.indexOf(tab), TABS.length, 'horizontal');
+    if (next === null) return;
+    e.preventDefault();
+    void navigate({ to: '/browse', search: { tab: TABS[next] } }).then(() => document.getElementById(`browse-tab-${TABS[next]}`)?.focus());
+  };
   const tabCls = (active: boolean) =>
     `border-b-2 px-1 pb-2 text-sm font-semibold ${active ? 'border-brand text-brand-soft' : 'border-transparent text-muted hover:text-ink'}`;
   return (
     <div className="mx-auto max-w-[1600px] p-4 sm:p-6">
       <h1 className="mb-4 text-3xl font-black">Browse</h1>
       <div role="tablist" aria-label="Browse" className="mb-6 flex gap-6 border-b border-line">
-        <Link to="/browse" search={{ tab: 'live' }} role="tab" aria-selected={tab === 'live'} className={tabCls(tab === 'live')}>
+        <Link
+          id="browse-tab-live"
+          to="/browse"
+          search={{ tab: 'live' }}
+          role="tab"
+          aria-selected={tab === 'live'}
+          aria-controls="browse-tabpanel"
+          tabIndex={tab === 'live' ? 0 : -1}
+          className={tabCls(tab === 'live')}
+          onKeyDown={onTabKey}
+        >
           Live channels
         </Link>
         <Link
+          id="browse-tab-categories"
           to="/browse"
           search={{ tab: 'categories' }}
           role="tab"
           aria-selected={tab === 'categories'}
+          aria-controls="browse-tabpanel"
+          tabIndex={tab === 'categories' ? 0 : -1}
           className={tabCls(tab === 'categories')}
+          onKeyDown={onTabKey}
         >
           Categories
         </Link>
       </div>
-      <div role="tabpanel">{tab === 'categories' ? <CategoriesTab /> : <LiveTab />}</div>
+      <div role="tabpanel" id="browse-tabpanel" aria-labelledby={`browse-tab-${tab}`}>
+        {tab === 'categories' ? <CategoriesTab /> : <LiveTab />}
+      </div>
     </div>
   );
 }

@@ -1,5 +1,5 @@
 import { Link } from '@tanstack/react-router';
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useState, type KeyboardEvent } from 'react';
 import { ApiError, errorMessage } from '../api/client';
 import { channelApi, emoteApi, moderationApi, streamApi } from '../api/endpoints';
 import type { ChannelDetail, Clip, Vod } from '../api/types';
@@ -14,6 +14,7 @@ import { SubscribeDialog } from '../components/SubscribeDialog';
 import { parseRoomState } from '../lib/chatProtocol';
 import { chatConnection } from '../lib/chat';
 import { followersLabel, formatCount, formatDate, timeAgo } from '../lib/format';
+import { listKeyTarget } from '../lib/keys';
 import { useAsync, useTitle } from '../lib/useAsync';
 import { useAuthStore } from '../stores/auth';
 import { useChatStore } from '../stores/chat';
@@ -22,6 +23,8 @@ import { useUiStore } from '../stores/ui';
 import { NotFoundPage } from './NotFound';
 
 type Tab = 'about' | 'videos' | 'clips';
+const TABS: Tab[] = ['about', 'videos', 'clips'];
+const TAB_LABEL: Record<Tab, string> = { about: 'About', videos: 'Videos', clips: 'Clips' };
 
 /** Live video, else the latest VOD, else an offline card. */
 function ChannelVideo({ channel, onUnavailable }: { channel: ChannelDetail; onUnavailable: () => void }) {
@@ -233,6 +236,7 @@ export function ChannelPage({ name }: { name: string }) {
 
   const toggleFollow = async () => {
     if (!user) return requireLogin();
+    if (busy === 'follow' || authLoading) return;
     setBusy('follow');
     const was = channel.isFollowing;
     setChannelData((d) =>
@@ -253,6 +257,7 @@ export function ChannelPage({ name }: { name: string }) {
 
   const makeClip = async () => {
     if (!user) return requireLogin();
+    if (busy === 'clip') return;
     setBusy('clip');
     try {
       const r = await streamApi.createClip(channel.name, 30);
@@ -305,7 +310,7 @@ export function ChannelPage({ name }: { name: string }) {
               type="button"
               className={channel.isFollowing ? 'btn-secondary' : 'btn-primary'}
               aria-pressed={channel.isFollowing}
-              disabled={busy === 'follow' || authLoading}
+              aria-disabled={busy === 'follow' || authLoading}
               onClick={toggleFollow}
               data-testid="follow-button"
             >
@@ -329,7 +334,7 @@ export function ChannelPage({ name }: { name: string }) {
             type="button"
             className="btn-secondary"
             onClick={makeClip}
-            disabled={busy === 'clip'}
+            aria-disabled={busy === 'clip'}
             aria-label="Clip the last 30 seconds"
             title="Clip the last 30 seconds"
             data-testid="clip-button"
@@ -342,23 +347,35 @@ export function ChannelPage({ name }: { name: string }) {
     </div>
   );
 
-  const tabs = (
+  // one tab stop; the arrows, Home and End choose a section (rendered twice: beside and below the chat)
+  const onTabKey = (e: KeyboardEvent<HTMLButtonElement>, where: string) => {
+    const next = listKeyTarget(e.key, TABS.indexOf(tab), TABS.length, 'horizontal');
+    if (next === null) return;
+    e.preventDefault();
+    setTab(TABS[next]);
+    document.getElementById(`${where}-tab-${TABS[next]}`)?.focus();
+  };
+  const tabs = (where: string) => (
     <div className="p-3 sm:p-4">
       <div role="tablist" aria-label="Channel sections" className="mb-4 flex gap-6 border-b border-line">
-        {(['about', 'videos', 'clips'] as Tab[]).map((t) => (
+        {TABS.map((t) => (
           <button
             key={t}
+            id={`${where}-tab-${t}`}
             type="button"
             role="tab"
             aria-selected={tab === t}
-            className={`border-b-2 px-1 pb-2 text-sm font-semibold capitalize ${tab === t ? 'border-brand text-brand-soft' : 'border-transparent text-muted hover:text-ink'}`}
+            aria-controls={`${where}-tabpanel`}
+            tabIndex={tab === t ? 0 : -1}
+            className={`border-b-2 px-1 pb-2 text-sm font-semibold ${tab === t ? 'border-brand text-brand-soft' : 'border-transparent text-muted hover:text-ink'}`}
             onClick={() => setTab(t)}
+            onKeyDown={(e) => onTabKey(e, where)}
           >
-            {t === 'videos' ? 'Videos' : t}
+            {TAB_LABEL[t]}
           </button>
         ))}
       </div>
-      <div role="tabpanel">
+      <div role="tabpanel" id={`${where}-tabpanel`} aria-labelledby={`${where}-tab-${tab}`}>
         {tab === 'about' && <AboutTab channel={channel} />}
         {tab === 'videos' && <VideosTab channel={channel} />}
         {tab === 'clips' && <ClipsTab channel={channel} />}
@@ -375,12 +392,12 @@ export function ChannelPage({ name }: { name: string }) {
           </div>
         </div>
         {info}
-        <div className="hidden lg:block">{tabs}</div>
+        <div className="hidden lg:block">{tabs('side')}</div>
       </div>
       <div className="h-[70vh] border-l border-line lg:h-auto lg:w-[340px] lg:shrink-0">
         <ChatPanel channel={channel} canModerate={canModerate} privileged={canModerate || isOwner} />
       </div>
-      <div className="lg:hidden">{tabs}</div>
+      <div className="lg:hidden">{tabs('below')}</div>
 
       {subOpen && (
         <SubscribeDialog

@@ -1,5 +1,5 @@
 import { Link } from '@tanstack/react-router';
-import { useEffect, useState, type FormEvent, type ReactNode } from 'react';
+import { useEffect, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import { ApiError, errorMessage } from '../api/client';
 import { categoryApi, channelApi, moderationApi, streamApi, userApi } from '../api/endpoints';
 import type { ChannelDetail, RoleEntry } from '../api/types';
@@ -46,10 +46,23 @@ function StreamKeyCard() {
   const [shown, setShown] = useState(false);
   const [confirming, setConfirming] = useState(false);
   const [busy, setBusy] = useState(false);
+  const rotateButton = useRef<HTMLButtonElement>(null);
+  const cancelButton = useRef<HTMLButtonElement>(null);
   const key = user.channel?.streamKey ?? '';
   const server = ingestServerUrl(window.location.hostname, user.channel?.ingestUrl);
 
+  // the buttons swap places: keep the focus on the one that replaced the pressed one
+  const wasConfirming = useRef(confirming);
+  useEffect(() => {
+    if (wasConfirming.current === confirming) return;
+    wasConfirming.current = confirming;
+    const lost = document.activeElement === document.body;
+    if (confirming) cancelButton.current?.focus();
+    else if (lost) rotateButton.current?.focus();
+  }, [confirming]);
+
   const doRotate = async () => {
+    if (busy) return;
     setBusy(true);
     try {
       await rotate();
@@ -113,15 +126,15 @@ function StreamKeyCard() {
             {confirming ? (
               <>
                 <span className="text-sm">Rotate the key? The current one stops working at once.</span>
-                <button type="button" className="btn-danger" onClick={doRotate} disabled={busy} data-testid="confirm-rotate">
+                <button type="button" className="btn-danger" onClick={doRotate} aria-disabled={busy} data-testid="confirm-rotate">
                   {busy ? 'Rotating…' : 'Yes, rotate'}
                 </button>
-                <button type="button" className="btn-ghost" onClick={() => setConfirming(false)}>
+                <button ref={cancelButton} type="button" className="btn-ghost" onClick={() => setConfirming(false)}>
                   Cancel
                 </button>
               </>
             ) : (
-              <button type="button" className="btn-secondary" onClick={() => setConfirming(true)} data-testid="rotate-key">
+              <button ref={rotateButton} type="button" className="btn-secondary" onClick={() => setConfirming(true)} data-testid="rotate-key">
                 <RefreshIcon size={16} /> Rotate key
               </button>
             )}

@@ -11,6 +11,7 @@ export function HomePage() {
 
   return (
     <div className="mx-auto max-w-[1600px] space-y-10 p-4 sm:p-6">
+      <h1 className="sr-only">twitch-nginx: live channels and top categories</h1>
       <section aria-labelledby="live-heading">
         <SectionHeader
           title="Live channels"
@@ -34,7 +35,7 @@ export function HomePage() {
         ) : (
           <EmptyState title="No live channels right now">
             Check back soon — or{' '}
-            <Link to="/dashboard" className="text-brand-soft hover:underline">
+            <Link to="/dashboard" className="text-brand-soft underline">
               start streaming
             </Link>{' '}
             yourself.

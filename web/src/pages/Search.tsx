@@ -37,7 +37,7 @@ export function SearchPage({ q }: { q: string }) {
       ) : nothing ? (
         <EmptyState title="No results">
           Nothing matches “{term}”. Try another spelling, or{' '}
-          <Link to="/browse" className="text-brand-soft hover:underline">
+          <Link to="/browse" className="text-brand-soft underline">
             browse
           </Link>
           .

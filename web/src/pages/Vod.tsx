@@ -58,7 +58,7 @@ export function VodPage({ id }: { id: string }) {
           {vod.category && (
             <>
               {' · '}
-              <Link to="/category/$slug" params={{ slug: vod.category.slug }} className="text-brand-soft hover:underline">
+              <Link to="/category/$slug" params={{ slug: vod.category.slug }} className="text-brand-soft underline">
                 {vod.category.name}
               </Link>
             </>

@@ -10,6 +10,8 @@ export interface ModHandlers {
   onDelete: (m: ChatMessage) => void;
   onTimeout: (m: ChatMessage, seconds: number) => void;
   onBan: (m: ChatMessage) => void;
+  /** focus came to one of this message's actions (el) */
+  onFocus: (m: ChatMessage, el: HTMLElement) => void;
 }
 
 function Body({ m, emoteMap, me }: { m: ChatMessage; emoteMap: Map<string, EmoteInfo>; me: string | null }) {
@@ -57,6 +59,7 @@ export const ChatLine = memo(function ChatLine({
   canModerate,
   protectedUser,
   mod,
+  tabbable,
 }: {
   m: ChatMessage;
   emoteMap: Map<string, EmoteInfo>;
@@ -65,6 +68,8 @@ export const ChatLine = memo(function ChatLine({
   /** the author cannot be timed out or banned (the broadcaster, oneself) */
   protectedUser: boolean;
   mod: ModHandlers;
+  /** this message's actions are the chat list's Tab stop (the others: arrow keys) */
+  tabbable: boolean;
 }) {
   const [confirmBan, setConfirmBan] = useState(false);
 
@@ -114,9 +119,14 @@ export const ChatLine = memo(function ChatLine({
       )}
 
       {canModerate && !m.deleted && (
-        <span className="absolute right-1 top-0.5 hidden items-center gap-0.5 rounded bg-surface-3 p-0.5 shadow group-focus-within:flex group-hover:flex">
+        <span
+          className="absolute right-1 top-0.5 flex items-center gap-0.5 rounded bg-surface-3 p-0.5 opacity-0 shadow group-focus-within:opacity-100 group-hover:opacity-100"
+          onFocus={(e) => mod.onFocus(m, e.target)}
+        >
           <button
             type="button"
+            data-mod-action
+            tabIndex={tabbable ? 0 : -1}
             className="rounded p-1 hover:bg-line"
             aria-label={`Delete message from ${m.username}`}
             title="Delete message"
@@ -128,6 +138,8 @@ export const ChatLine = memo(function ChatLine({
             <>
               <button
                 type="button"
+                data-mod-action
+                tabIndex={tabbable ? 0 : -1}
                 className="rounded p-1 hover:bg-line"
                 aria-label={`Time out ${m.username} for 10 minutes`}
                 title="Time out for 10 minutes"
@@ -138,6 +150,8 @@ export const ChatLine = memo(function ChatLine({
               {confirmBan ? (
                 <button
                   type="button"
+                  data-mod-action
+                  tabIndex={tabbable ? 0 : -1}
                   className="rounded bg-live px-1.5 py-0.5 text-xs font-semibold text-white"
                   aria-label={`Confirm ban of ${m.username}`}
                   onClick={() => {
@@ -152,6 +166,8 @@ export const ChatLine = memo(function ChatLine({
               ) : (
                 <button
                   type="button"
+                  data-mod-action
+                  tabIndex={tabbable ? 0 : -1}
                   className="rounded p-1 hover:bg-line"
                   aria-label={`Ban ${m.username}`}
                   title="Ban"

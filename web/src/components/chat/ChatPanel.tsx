@@ -4,6 +4,7 @@ import { moderationApi } from '../../api/endpoints';
 import type { ChannelDetail } from '../../api/types';
 import { chatConnection } from '../../lib/chat';
 import { durationWords, formatCount, formatWait } from '../../lib/format';
+import { listKeyTarget } from '../../lib/keys';
 import { useAuthStore } from '../../stores/auth';
 import { useChatStore } from '../../stores/chat';
 import { useUiStore } from '../../stores/ui';
@@ -47,8 +48,12 @@ export function ChatPanel({ channel, canModerate, privileged }: { channel: Chann
   const [pickerOpen, setPickerOpen] = useState(false);
   const [settingsOpen, setSettingsOpen] = useState(false);
   const [pinned, setPinned] = useState(true);
+  const [actionsId, setActionsId] = useState<string | null>(null);
   const listRef = useRef<HTMLOListElement>(null);
   const inputRef = useRef<HTMLInputElement>(null);
+  const emoteButtonRef = useRef<HTMLButtonElement>(null);
+  const settingsButtonRef = useRef<HTMLButtonElement>(null);
+  const lastAction = useRef<HTMLElement | null>(null);
 
   const now = useNow(cooldownUntil !== null || retryAt !== null);
   const waitLeft = cooldownUntil ? Math.max(0, (cooldownUntil - now) / 1000) : 0;
@@ -123,9 +128,66 @@ export function ChatPanel({ channel, canModerate, privileged }: { channel: Chann
           .then(() => toast(`${m.username} is banned.`, 'success'))
           .catch((err) => toast(errorMessage(err), 'error'));
       },
+      onFocus: (m, el) => {
+        lastAction.current = el;
+        setActionsId(m.id);
+      },
     }),
     [channel.id, toast],
   );
+
+  // The moderator's message actions are one Tab stop: those of the message
+  // last focused, else of the newest message; the arrows move between messages.
+  // (a deleted message has none: then the next message's, or the one before)
+  const actionable = (m: (typeof messages)[number]) => canModerate && m.kind === 'chat' && !m.deleted;
+  const at = messages.findIndex((m) => m.id === actionsId);
+  const tabbableId =
+    (at >= 0
+      ? (messages.slice(at).find(actionable) ?? messages.slice(0, at).reverse().find(actionable))
+      : [...messages].reverse().find(actionable)
+    )?.id ?? null;
+
+  // the focused action went away with its message: focus the actions that took its place
+  useLayoutEffect(() => {
+    const el = lastAction.current;
+    if (!el || el.isConnected) return;
+    lastAction.current = null;
+    if (document.activeElement === document.body || document.activeElement === null) {
+      listRef.current?.querySelector<HTMLElement>('[data-mod-action][tabindex="0"]')?.focus();
+    }
+  }, [messages]);
+  useEffect(() => {
+    // the mouse took over: no focus to restore
+    const forget = () => (lastAction.current = null);
+    document.addEventListener('mousedown', forget);
+    return () => document.removeEventListener('mousedown', forget);
+  }, []);
+
+  const onListKey = (e: React.KeyboardEvent<HTMLOListElement>) => {
+    const target = e.target as HTMLElement;
+    if (!target.matches('[data-mod-action]')) return;
+    const lines = Array.from(listRef.current?.querySelectorAll<HTMLElement>('li') ?? []).filter((li) =>
+      li.querySelector('[data-mod-action]'),
+    );
+    const line = target.closest('li') as HTMLElement;
+    const buttons = Array.from(line.querySelectorAll<HTMLElement>('[data-mod-action]'));
+    const col = buttons.indexOf(target);
+    if (e.key === 'ArrowLeft' || e.key === 'ArrowRight') {
+      const next = listKeyTarget(e.key, col, buttons.length, 'horizontal');
+      if (next !== null) {
+        e.preventDefault();
+        buttons[next].focus();
+      }
+      return;
+    }
+    const row = listKeyTarget(e.key, lines.indexOf(line), lines.length);
+    if (row === null) return;
+    e.preventDefault();
+    const there = Array.from(lines[row].querySelectorAll<HTMLElement>('[data-mod-action]'));
+    const to = there[Math.min(col, there.length - 1)];
+    to?.focus();
+    to?.scrollIntoView({ block: 'nearest' });
+  };
 
   const modes: string[] = [];
   if (room.slowModeSeconds > 0) modes.push(`Slow mode ${room.slowModeSeconds}s`);
@@ -148,12 +210,14 @@ export function ChatPanel({ channel, canModerate, privileged }: { channel: Chann
         <h2 className="text-xs font-bold uppercase tracking-wide">Stream chat</h2>
         <div className="flex items-center gap-2">
           {shownViewers !== null && (
-            <span className="flex items-center gap-1 text-xs text-muted" aria-label={`${shownViewers} viewers`} data-testid="chat-viewers">
-              <UsersIcon size={14} /> {formatCount(shownViewers)}
+            <span className="flex items-center gap-1 text-xs text-muted" data-testid="chat-viewers">
+              <UsersIcon size={14} /> <span aria-hidden="true">{formatCount(shownViewers)}</span>
+              <span className="sr-only">{shownViewers === 1 ? '1 viewer' : `${shownViewers} viewers`}</span>
             </span>
           )}
           {canModerate && (
             <button
+              ref={settingsButtonRef}
               type="button"
               className="rounded p-1 text-muted hover:bg-surface-3 hover:text-ink"
               aria-label="Chat settings"
@@ -165,7 +229,15 @@ export function ChatPanel({ channel, canModerate, privileged }: { channel: Chann
             </button>
           )}
         </div>
-        {settingsOpen && <ChatSettingsMenu channelId={channel.id} onClose={() => setSettingsOpen(false)} />}
+        {settingsOpen && (
+          <ChatSettingsMenu
+            channelId={channel.id}
+            onClose={(refocus) => {
+              setSettingsOpen(false);
+              if (refocus) settingsButtonRef.current?.focus();
+            }}
+          />
+        )}
       </header>
 
       {status === 'reconnecting' && (
@@ -178,6 +250,10 @@ export function ChatPanel({ channel, canModerate, privileged }: { channel: Chann
       <ol
         ref={listRef}
         onScroll={onScroll}
+        onKeyDown={onListKey}
+        onBlur={(e) => {
+          if (e.relatedTarget && !e.currentTarget.contains(e.relatedTarget as Node)) lastAction.current = null;
+        }}
         className="min-h-0 flex-1 overflow-y-auto py-2"
         aria-live="polite"
         aria-relevant="additions"
@@ -200,6 +276,7 @@ export function ChatPanel({ channel, canModerate, privileged }: { channel: Chann
               m.username.toLowerCase() === ownerName || (!!identity && identity.userId !== null && m.userId === identity.userId)
             }
             mod={mod}
+            tabbable={m.id === tabbableId}
           />
         ))}
       </ol>
@@ -216,7 +293,8 @@ export function ChatPanel({ channel, canModerate, privileged }: { channel: Chann
 
       <div className="relative shrink-0 border-t border-line p-2">
         {modes.length > 0 && (
-          <p className="mb-1.5 flex flex-wrap gap-1" aria-label="Room modes">
+          <p className="mb-1.5 flex flex-wrap gap-1">
+            <span className="sr-only">Room modes:</span>
             {modes.map((m) => (
               <span key={m} className="rounded bg-surface-3 px-1.5 py-0.5 text-[11px] text-muted">
                 {m}
@@ -243,7 +321,10 @@ export function ChatPanel({ channel, canModerate, privileged }: { channel: Chann
                 emotes={emotes}
                 channelName={channel.user.displayName}
                 onPick={(code) => insertEmote(code)}
-                onClose={() => setPickerOpen(false)}
+                onClose={(refocus) => {
+                  setPickerOpen(false);
+                  if (refocus) emoteButtonRef.current?.focus();
+                }}
               />
             )}
             <div className="relative">
@@ -260,9 +341,16 @@ export function ChatPanel({ channel, canModerate, privileged }: { channel: Chann
                 value={text}
                 disabled={!connected}
                 onChange={(e) => setText(e.target.value)}
+                onKeyDown={(e) => {
+                  if (e.key === 'Escape' && pickerOpen) {
+                    e.preventDefault();
+                    setPickerOpen(false);
+                  }
+                }}
                 aria-describedby={waitLeft > 0 ? 'chat-wait' : undefined}
               />
               <button
+                ref={emoteButtonRef}
                 type="button"
                 className="absolute right-1 top-1/2 -translate-y-1/2 rounded p-1 text-muted hover:bg-surface-3 hover:text-ink"
                 aria-label="Emotes"

@@ -22,7 +22,9 @@ export function RoomModeControls({ channelId, compact = false }: { channelId: nu
   const toast = useUiStore((s) => s.toast);
   const [busy, setBusy] = useState(false);
 
+  // while a change is on its way the controls ignore input, but stay enabled: a disabled control loses the focus
   const run = async (fn: () => Promise<unknown>, optimistic: Parameters<typeof setRoom>[0], undo: Parameters<typeof setRoom>[0]) => {
+    if (busy) return;
     setBusy(true);
     setRoom(optimistic);
     try {
@@ -43,7 +45,7 @@ export function RoomModeControls({ channelId, compact = false }: { channelId: nu
         <select
           className="rounded border border-line bg-surface-0 px-2 py-1"
           value={SLOW_OPTIONS.includes(room.slowModeSeconds) ? room.slowModeSeconds : 0}
-          disabled={busy}
+          aria-busy={busy}
           onChange={(e) => {
             const v = Number(e.target.value);
             void run(() => moderationApi.setSlowMode(channelId, v > 0, v > 0 ? v : 0), { slowModeSeconds: v }, { slowModeSeconds: room.slowModeSeconds });
@@ -61,7 +63,7 @@ export function RoomModeControls({ channelId, compact = false }: { channelId: nu
         <select
           className="rounded border border-line bg-surface-0 px-2 py-1"
           value={room.followerOnly ? (FOLLOWER_OPTIONS.some(([m]) => m === room.followerOnlyMinutes) ? room.followerOnlyMinutes : 0) : -1}
-          disabled={busy}
+          aria-busy={busy}
           onChange={(e) => {
             const v = Number(e.target.value);
             void run(
@@ -81,21 +83,21 @@ export function RoomModeControls({ channelId, compact = false }: { channelId: nu
       <Toggle
         label="Subscribers-only"
         on={room.subscriberOnly}
-        disabled={busy}
+        busy={busy}
         onChange={(v) => void run(() => moderationApi.setSubscriberOnly(channelId, v), { subscriberOnly: v }, { subscriberOnly: !v })}
         className={row}
       />
       <Toggle
         label="Emote-only"
         on={room.emoteOnly}
-        disabled={busy}
+        busy={busy}
         onChange={(v) => void run(() => moderationApi.setEmoteOnly(channelId, v), { emoteOnly: v }, { emoteOnly: !v })}
         className={row}
       />
       <Toggle
         label="Unique chat"
         on={room.uniqueChat}
-        disabled={busy}
+        busy={busy}
         onChange={(v) => void run(() => moderationApi.setUniqueChat(channelId, v), { uniqueChat: v }, { uniqueChat: !v })}
         className={row}
       />
@@ -106,13 +108,13 @@ export function RoomModeControls({ channelId, compact = false }: { channelId: nu
 function Toggle({
   label,
   on,
-  disabled,
+  busy,
   onChange,
   className,
 }: {
   label: string;
   on: boolean;
-  disabled?: boolean;
+  busy?: boolean;
   onChange: (v: boolean) => void;
   className: string;
 }) {
@@ -125,8 +127,10 @@ function Toggle({
         role="switch"
         aria-checked={on}
         aria-labelledby={id}
-        disabled={disabled}
-        onClick={() => onChange(!on)}
+        aria-busy={busy}
+        onClick={() => {
+          if (!busy) onChange(!on);
+        }}
         className={`relative h-5 w-9 rounded-full transition-colors ${on ? 'bg-brand' : 'bg-surface-3'}`}
       >
         <span className={`absolute top-0.5 h-4 w-4 rounded-full bg-white transition-all ${on ? 'left-4.5' : 'left-0.5'}`} />
@@ -135,14 +139,15 @@ function Toggle({
   );
 }
 
-export function ChatSettingsMenu({ channelId, onClose }: { channelId: number; onClose: () => void }) {
+/** The chat panel's settings popup; refocus: give focus back to its button (Escape, Clear chat). */
+export function ChatSettingsMenu({ channelId, onClose }: { channelId: number; onClose: (refocus: boolean) => void }) {
   const ref = useRef<HTMLDivElement>(null);
   const toast = useUiStore((s) => s.toast);
   useEffect(() => {
     ref.current?.querySelector<HTMLElement>('select, button')?.focus();
     const onDoc = (e: MouseEvent) => {
       const t = e.target as HTMLElement;
-      if (ref.current && !ref.current.contains(t) && !t.closest('[data-chat-settings-toggle]')) onClose();
+      if (ref.current && !ref.current.contains(t) && !t.closest('[data-chat-settings-toggle]')) onClose(false);
     };
     document.addEventListener('mousedown', onDoc);
     return () => document.removeEventListener('mousedown', onDoc);
@@ -154,7 +159,11 @@ export function ChatSettingsMenu({ channelId, onClose }: { channelId: number; on
       aria-label="Chat settings"
       className="absolute right-2 top-full z-20 mt-1 w-64 rounded-md border border-line bg-surface-1 p-3 shadow-2xl"
       onKeyDown={(e) => {
-        if (e.key === 'Escape') onClose();
+        if (e.key === 'Escape') {
+          e.preventDefault();
+          e.stopPropagation();
+          onClose(true);
+        }
       }}
     >
       <h3 className="mb-1 text-xs font-semibold uppercase tracking-wide text-muted">Room modes</h3>
@@ -165,7 +174,7 @@ export function ChatSettingsMenu({ channelId, onClose }: { channelId: number; on
         onClick={async () => {
           try {
             await moderationApi.clear(channelId);
-            onClose();
+            onClose(true);
           } catch (err) {
             toast(errorMessage(err), 'error');
           }

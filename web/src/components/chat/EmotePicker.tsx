@@ -12,7 +12,8 @@ export function EmotePicker({
   emotes: Emote[];
   channelName: string;
   onPick: (code: string) => void;
-  onClose: () => void;
+  /** refocus: back to the emote button (Escape), not after a click elsewhere */
+  onClose: (refocus: boolean) => void;
 }) {
   const ref = useRef<HTMLDivElement>(null);
 
@@ -20,7 +21,7 @@ export function EmotePicker({
     ref.current?.querySelector<HTMLElement>('button:not([disabled])')?.focus();
     const onDoc = (e: MouseEvent) => {
       const t = e.target as HTMLElement;
-      if (ref.current && !ref.current.contains(t) && !t.closest('[data-emote-toggle]')) onClose();
+      if (ref.current && !ref.current.contains(t) && !t.closest('[data-emote-toggle]')) onClose(false);
     };
     document.addEventListener('mousedown', onDoc);
     return () => document.removeEventListener('mousedown', onDoc);
@@ -62,8 +63,9 @@ export function EmotePicker({
       className="absolute bottom-full left-0 right-0 z-20 mb-2 max-h-80 overflow-y-auto rounded-md border border-line bg-surface-1 p-3 shadow-2xl"
       onKeyDown={(e) => {
         if (e.key === 'Escape') {
+          e.preventDefault();
           e.stopPropagation();
-          onClose();
+          onClose(true);
         }
       }}
     >

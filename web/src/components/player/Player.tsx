@@ -7,6 +7,7 @@ import type { ErrorData, Level } from 'hls.js';
 import { useCallback, useEffect, useId, useRef, useState } from 'react';
 import { usePlayerStore } from '../../stores/player';
 import { backoffDelay } from '../../lib/backoff';
+import { focusItemByKey, keyBelongsTo } from '../../lib/keys';
 import { behindLabel, formatDuration } from '../../lib/format';
 import {
   ExitFullscreenIcon,
@@ -92,6 +93,7 @@ export function Player({
   const [time, setTime] = useState({ current: 0, duration: 0 });
   const [reloadNonce, setReloadNonce] = useState(0);
   const menuId = useId();
+  const qualityButtonRef = useRef<HTMLButtonElement>(null);
 
   const isLive = source.kind === 'live';
   const src = source.kind === 'live' ? liveUrl(source.channel) : source.url;
@@ -345,10 +347,16 @@ export function Player({
     video.play().catch(() => undefined);
   }, []);
 
+  /** Closes the quality menu; back to its button unless focus went elsewhere. */
+  const closeMenu = useCallback((refocus: boolean) => {
+    setMenuOpen(false);
+    if (refocus) qualityButtonRef.current?.focus();
+  }, []);
+
   const chooseLevel = useCallback(
     (index: number) => {
       const hls = hlsRef.current;
-      setMenuOpen(false);
+      closeMenu(true);
       if (!hls) return;
       if (index < 0) {
         hls.currentLevel = -1;
@@ -362,7 +370,7 @@ export function Player({
         prefs().setQuality(levels[index]?.height ?? null);
       }
     },
-    [levels, prefs],
+    [levels, prefs, closeMenu],
   );
 
   const poke = useCallback(() => {
@@ -375,7 +383,11 @@ export function Player({
   }, []);
 
   const onKeyDown = (e: React.KeyboardEvent) => {
-    if ((e.target as HTMLElement).closest('input, [role="menu"]')) return;
+    const target = e.target as HTMLElement;
+    // a control does its own job with its keys (Space presses the mute button, arrows move the volume)
+    if (target.closest('[role="menu"]')) return;
+    if (target !== e.currentTarget && keyBelongsTo(target, e.key)) return;
+    if (e.altKey || e.ctrlKey || e.metaKey) return;
     const video = videoRef.current;
     poke();
     switch (e.key) {
@@ -554,6 +566,7 @@ export function Player({
             {levels.length > 1 && (
               <div className="relative">
                 <button
+                  ref={qualityButtonRef}
                   type="button"
                   className="flex items-center gap-1 rounded p-1.5 text-xs font-semibold hover:bg-white/15"
                   aria-label={`Quality: ${autoLevel ? `Auto (${activeLabel})` : activeLabel}`}
@@ -573,7 +586,7 @@ export function Player({
                     auto={autoLevel}
                     current={selectedLevel}
                     onChoose={chooseLevel}
-                    onClose={() => setMenuOpen(false)}
+                    onClose={closeMenu}
                   />
                 )}
               </div>
@@ -617,14 +630,15 @@ function QualityMenu({
   auto: boolean;
   current: number;
   onChoose: (index: number) => void;
-  onClose: () => void;
+  /** refocus: give focus back to the quality button (Escape), not when it went elsewhere */
+  onClose: (refocus: boolean) => void;
 }) {
   const ref = useRef<HTMLDivElement>(null);
   useEffect(() => {
     const el = ref.current;
     el?.querySelector<HTMLElement>('[aria-checked="true"]')?.focus();
     const onDoc = (e: MouseEvent) => {
-      if (el && !el.contains(e.target as Node) && !(e.target as HTMLElement).closest('[data-testid="quality-button"]')) onClose();
+      if (el && !el.contains(e.target as Node) && !(e.target as HTMLElement).closest('[data-testid="quality-button"]')) onClose(false);
     };
     document.addEventListener('mousedown', onDoc);
     return () => document.removeEventListener('mousedown', onDoc);
@@ -641,19 +655,24 @@ function QualityMenu({
       className="absolute bottom-full right-0 z-10 mb-2 min-w-40 overflow-hidden rounded-md bg-surface-1/95 py-1 shadow-xl"
       onKeyDown={(e) => {
         if (e.key === 'Escape') {
+          e.preventDefault();
           e.stopPropagation();
-          onClose();
+          onClose(true);
           return;
         }
-        if (e.key !== 'ArrowDown' && e.key !== 'ArrowUp') return;
-        e.preventDefault();
         const items = Array.from(ref.current?.querySelectorAll<HTMLElement>('[role="menuitemradio"]') ?? []);
-        const i = items.indexOf(document.activeElement as HTMLElement);
-        const n = e.key === 'ArrowDown' ? (i + 1) % items.length : (i - 1 + items.length) % items.length;
-        items[n]?.focus();
+        if (focusItemByKey(e.key, items)) {
+          e.preventDefault();
+          e.stopPropagation();
+        }
+      }}
+      onBlur={(e) => {
+        // Tab (or a click) took focus out of the menu: it closes
+        const to = e.relatedTarget as HTMLElement | null;
+        if (to && !e.currentTarget.contains(to) && !to.closest('[data-testid="quality-button"]')) onClose(false);
       }}
     >
-      <button type="button" role="menuitemradio" aria-checked={auto} className={item} onClick={() => onChoose(-1)}>
+      <button type="button" role="menuitemradio" tabIndex={-1} aria-checked={auto} className={item} onClick={() => onChoose(-1)}>
         <span>Auto</span>
         {auto && <span aria-hidden="true">✓</span>}
       </button>
@@ -662,6 +681,7 @@ function QualityMenu({
           key={l.index}
           type="button"
           role="menuitemradio"
+          tabIndex={-1}
           aria-checked={!auto && current === l.index}
           data-level-index={l.index}
           className={item}
