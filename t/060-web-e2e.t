@@ -4,8 +4,11 @@
 # a live channel (an ffmpeg test pattern published with a fresh account's
 # stream key), change quality, chat between two browsers, follow,
 # subscribe, reveal and rotate the stream key, log out; then every page at
-# desktop and phone width.  Screenshots of a failure stay in
-# var/test/e2e-artifacts.
+# desktop and phone width; then keyboard use and labelled controls on every
+# page, signed out and as a demo streamer live from ffmpeg (names, labels,
+# alt text, Tab order and focus indicators, menus and dialogs with Escape,
+# the key flows with the keyboard alone).  Screenshots of a failure stay in
+# var/test/e2e-artifacts, with the keyboard check's report in its a11y/.
 
 use strict;
 use warnings;
@@ -51,6 +54,16 @@ my $src = $? >> 8;
 diag $smoke;
 is $src, 0, 'every page renders at desktop and phone width';
 like $smoke, qr/^(\d+) passed, 0 failed$/m, 'without errors';
+
+# keyboard-usable with labelled controls, signed out and signed in
+my $a11y = `cd web && E2E_BASE_URL=http://127.0.0.1:$http \\
+    E2E_RTMP_URL=rtmp://127.0.0.1:$rtmp/live \\
+    E2E_ARTIFACTS=$artifacts node e2e/a11y.mjs 2>&1`;
+my $arc = $? >> 8;
+
+diag $a11y;
+is $arc, 0, 'every page is keyboard-usable with labelled controls';
+like $a11y, qr/^(\d+) passed, 0 failed$/m, 'every keyboard and label check passed';
 
 ($ok, $out) = platform('stop');
 ok $ok, 'the platform nginx stops' or diag $out;

@@ -23,10 +23,9 @@
 //   E2E_TIMEOUT    per-wait timeout in ms (default 30000)
 //   E2E_HEADFUL=1  show the browsers (needs a display)
 //   CHROMIUM_PATH  browser binary (default /usr/bin/chromium)
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { baseUrlFromEnv, ensureDir, launchUser, screenshotAll, watchErrors } from './lib.mjs';
+import { baseUrlFromEnv, ensureDir, launchUser, screenshotAll, startPublisher, watchErrors } from './lib.mjs';
 
 const BASE = baseUrlFromEnv();
 const ART = ensureDir(process.env.E2E_ARTIFACTS || fileURLToPath(new URL('./artifacts', import.meta.url)));
@@ -173,23 +172,6 @@ async function assertAdvancing(page, what) {
   return `currentTime ${a.t.toFixed(1)} → ${b.t.toFixed(1)} s`;
 }
 
-function startPublisher(streamKey) {
-  const url = `${RTMP}/${streamKey}`;
-  const args = [
-    '-hide_banner', '-loglevel', 'error', '-re',
-    '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30',
-    '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
-    '-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p',
-    '-g', '60', '-keyint_min', '60', '-sc_threshold', '0', '-b:v', '2500k', '-maxrate', '2500k', '-bufsize', '5000k',
-    '-c:a', 'aac', '-b:a', '128k', '-ar', '48000',
-    '-f', 'flv', url,
-  ];
-  const p = spawn('ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  p.stderr.on('data', (d) => process.stderr.write(`[ffmpeg] ${d}`));
-  p.on('error', (err) => process.stderr.write(`[ffmpeg] cannot start: ${err.message}\n`));
-  return p;
-}
-
 async function main() {
   log(`e2e flow against ${BASE}${RTMP ? ` (publishing to ${RTMP})` : ''}`);
   const A = await newUser('viewer');
@@ -241,7 +223,7 @@ async function main() {
       const key = me.json?.user?.channel?.streamKey;
       if (!key) throw new Error('no stream key in /api/auth/me');
       channelName = me.json.user.channel.name || second.username;
-      publisher = startPublisher(key);
+      publisher = startPublisher(RTMP, key);
       await until('the channel to be live', async () => {
         const r = await api(pb, 'GET', `/api/channels/${channelName}`);
         return r.json?.channel?.isLive === true;

@@ -1,9 +1,28 @@
 // Shared helpers of the browser scripts: launching Debian's Chromium with
-// a fresh profile through playwright-core, and screenshots.
+// a fresh profile through playwright-core, screenshots, the list of pages,
+// and an ffmpeg test pattern published over RTMP.
+import { spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+
+/** Every page of the app, one example URL each: [name, path]. */
+export const PAGES = [
+  ['home', '/'],
+  ['browse', '/browse'],
+  ['browse-categories', '/browse?tab=categories'],
+  ['category', '/category/just-chatting'],
+  ['following', '/following'],
+  ['search', '/search?q=shroud'],
+  ['channel', '/shroud'],
+  ['vod', '/videos/1'],
+  ['clip', '/clip/abcdefghijkl'],
+  ['dashboard', '/dashboard'],
+  ['login', '/login'],
+  ['signup', '/signup'],
+  ['not-found', '/this/does/not/exist'],
+];
 
 export const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 
@@ -81,4 +100,22 @@ export function watchErrors(page, label) {
 export function baseUrlFromEnv() {
   const raw = process.env.E2E_BASE_URL || process.env.BASE_URL || 'http://127.0.0.1:8080';
   return raw.replace(/\/+$/, '');
+}
+
+/** Publishes a 720p30 ffmpeg test pattern with a tone to rtmpBase/streamKey. */
+export function startPublisher(rtmpBase, streamKey) {
+  const url = `${rtmpBase.replace(/\/+$/, '')}/${streamKey}`;
+  const args = [
+    '-hide_banner', '-loglevel', 'error', '-re',
+    '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30',
+    '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
+    '-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p',
+    '-g', '60', '-keyint_min', '60', '-sc_threshold', '0', '-b:v', '2500k', '-maxrate', '2500k', '-bufsize', '5000k',
+    '-c:a', 'aac', '-b:a', '128k', '-ar', '48000',
+    '-f', 'flv', url,
+  ];
+  const p = spawn('ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  p.stderr.on('data', (d) => process.stderr.write(`[ffmpeg] ${d}`));
+  p.on('error', (err) => process.stderr.write(`[ffmpeg] cannot start: ${err.message}\n`));
+  return p;
 }

@@ -8,26 +8,10 @@
 // Screenshots go to e2e/artifacts/smoke/ (or $E2E_ARTIFACTS/smoke).
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { baseUrlFromEnv, ensureDir, launchUser, watchErrors } from './lib.mjs';
+import { PAGES, baseUrlFromEnv, ensureDir, launchUser, watchErrors } from './lib.mjs';
 
 const BASE = baseUrlFromEnv();
 const ART = ensureDir(join(process.env.E2E_ARTIFACTS || fileURLToPath(new URL('./artifacts', import.meta.url)), 'smoke'));
-
-const PAGES = [
-  ['home', '/'],
-  ['browse', '/browse'],
-  ['browse-categories', '/browse?tab=categories'],
-  ['category', '/category/just-chatting'],
-  ['following', '/following'],
-  ['search', '/search?q=shroud'],
-  ['channel', '/shroud'],
-  ['vod', '/videos/1'],
-  ['clip', '/clip/abcdefghijkl'],
-  ['dashboard', '/dashboard'],
-  ['login', '/login'],
-  ['signup', '/signup'],
-  ['not-found', '/this/does/not/exist'],
-];
 
 const SIZES = [
   ['desktop', { width: 1280, height: 800 }],
