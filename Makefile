@@ -9,6 +9,7 @@ SHELL := /bin/bash
 
 ROOT := $(CURDIR)
 BUILD ?= $(ROOT)/build
+override BUILD := $(abspath $(BUILD))
 NGX_SRC := /usr/share/nginx/src
 NGX_BUILD := $(BUILD)/nginx
 MODULES := $(NGX_BUILD)/objs/ngx_http_twitch_module.so \
@@ -40,6 +41,7 @@ RUN_ENV := TWITCH_VAR=$(ROOT)/var MODULES_DIR=$(NGX_BUILD)/objs \
 
 # make test: its own ports and directories, so it runs beside make run
 TEST_VAR ?= $(ROOT)/var/test
+override TEST_VAR := $(abspath $(TEST_VAR))
 TEST_HTTP_PORT ?= 19840
 TEST_RTMP_PORT ?= 19350
 TEST_PG_PORT ?= 25432
