@@ -50,7 +50,7 @@ for (const [size, viewport] of SIZES) {
 }
 
 if (problems.length) {
-  console.log(`\n${problems.length} failed HTTP responses (expected while the API is incomplete), e.g.:`);
+  console.log(`\n${problems.length} HTTP error responses, expected of these pages (a signed-out visitor's 401s, 404s for the VOD and clip ids that do not exist), e.g.:`);
   for (const p of [...new Set(problems)].slice(0, 8)) console.log(`  ${p}`);
 }
 console.log(`\n${PAGES.length * SIZES.length - failed} passed, ${failed} failed`);
