@@ -29,6 +29,7 @@
 
 #include <libavutil/audio_fifo.h>
 #include <libavutil/cpu.h>
+#include <libavutil/imgutils.h>
 #include <libavutil/opt.h>
 #include <libavutil/pixdesc.h>
 #include <libswresample/swresample.h>
@@ -44,6 +45,9 @@
 
 /* frames queued per worker before the main thread waits */
 #define TT_JOBS              4
+
+/* line and plane alignment of the pictures handed between workers */
+#define TT_PIC_ALIGN         64
 
 
 typedef struct tt_ladder_rung_s  tt_ladder_rung_t;
@@ -70,6 +74,7 @@ struct tt_ladder_rung_s {
     AVCodecContext      *enc;
     struct SwsContext   *sws;
     AVFrame             *pic;
+    AVBufferPool        *pool;          /* pictures another worker reads */
     AVPacket            *pkt;
     int64_t              pic_pts;       /* what pic holds */
     tt_hls_rung_t       *hls;
@@ -632,11 +637,18 @@ tt_ladder_open_video(tt_ladder_t *l, tt_ladder_rung_t *r)
 
     r->pic_pts = AV_NOPTS_VALUE;
 
-    r->pic->format = AV_PIX_FMT_YUV420P;
-    r->pic->width = r->width;
-    r->pic->height = r->height;
+    if (r->shared) {
+        /* as av_frame_get_buffer() does, plus padding */
+        r->pool = av_buffer_pool_init(
+            av_image_get_buffer_size(AV_PIX_FMT_YUV420P, r->width,
+                                     r->height, TT_PIC_ALIGN)
+            + TT_PIC_ALIGN, NULL);
+        if (r->pool == NULL) {
+            goto nomem;
+        }
+    }
 
-    if (av_frame_get_buffer(r->pic, 0) < 0) {
+    if (tt_ladder_pic(r) < 0) {
         goto nomem;
     }
 
@@ -1224,13 +1236,18 @@ tt_ladder_scale(tt_ladder_t *l, tt_ladder_rung_t *r, tt_frame_t *f,
 
 /*
  * The rung's picture, writable: while another worker still reads the
- * previous one, a new buffer (nothing needs copying: it is overwritten)
+ * previous one, another buffer (nothing needs copying: it is
+ * overwritten), from the rung's pool when it hands pictures over, so
+ * that buffers are reused rather than allocated (and faulted in) anew.
  */
 
 static int
 tt_ladder_pic(tt_ladder_rung_t *r)
 {
-    if (av_frame_is_writable(r->pic)) {
+    int           rc;
+    AVBufferRef  *buf;
+
+    if (r->pic->buf[0] != NULL && av_frame_is_writable(r->pic)) {
         return 0;
     }
 
@@ -1240,7 +1257,22 @@ tt_ladder_pic(tt_ladder_rung_t *r)
     r->pic->width = r->width;
     r->pic->height = r->height;
 
-    return av_frame_get_buffer(r->pic, 0);
+    if (r->pool == NULL) {
+        return av_frame_get_buffer(r->pic, 0);
+    }
+
+    buf = av_buffer_pool_get(r->pool);
+    if (buf == NULL) {
+        return AVERROR(ENOMEM);
+    }
+
+    r->pic->buf[0] = buf;
+
+    rc = av_image_fill_arrays(r->pic->data, r->pic->linesize, buf->data,
+                              AV_PIX_FMT_YUV420P, r->width, r->height,
+                              TT_PIC_ALIGN);
+
+    return rc < 0 ? rc : 0;
 }
 
 
@@ -1536,6 +1568,7 @@ tt_ladder_free(tt_ladder_t *l)
         avcodec_free_context(&r->enc);
         sws_freeContext(r->sws);
         av_frame_free(&r->pic);
+        av_buffer_pool_uninit(&r->pool);
         av_packet_free(&r->pkt);
     }
 
