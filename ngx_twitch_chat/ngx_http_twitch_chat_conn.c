@@ -23,9 +23,10 @@
  *
  * Writing: frames are shared, reference-counted buffers; each connection
  * queues references and writes them once per event-loop turn (the write
- * event is posted): send() for one frame, send_chain() for several.  A connection whose queue would grow
- * past twitch_chat_send_queue is dropped: a reader that falls behind
- * never makes the worker buffer without bound.
+ * event is posted): send() for one frame, send_chain() for several.  A
+ * connection whose queue would grow past twitch_chat_send_queue is
+ * dropped: a reader that falls behind never makes the worker buffer
+ * without bound.
  *
  * Liveness: a ping after ping_interval of silence; no data at all for
  * another interval closes the connection.
