@@ -26,7 +26,7 @@ DEB_PACKAGES := \
     libtest-base-perl libipc-run-perl libtext-diff-perl \
     liblist-moreutils-perl libjson-pp-perl \
     ffmpeg libavformat-dev libavcodec-dev libavfilter-dev libswscale-dev \
-    libswresample-dev libavutil-dev nodejs chromium
+    libswresample-dev libavutil-dev nodejs chromium wrk time
 
 # make run: HTTP and RTMP on every interface (OBS and viewers on other
 # machines); LISTEN=127.0.0.1 keeps them to this machine
