@@ -39,7 +39,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PAGES, baseUrlFromEnv, ensureDir, launchUser, startPublisher, watchErrors } from './lib.mjs';
+import { PAGES, baseUrlFromEnv, ensureDir, launchUser, pageApi as api, startPublisher, watchErrors } from './lib.mjs';
 
 const BASE = baseUrlFromEnv();
 const RTMP = (process.env.E2E_RTMP_URL || '').replace(/\/+$/, '');
@@ -471,27 +471,6 @@ async function escapeCloses(page, open, opener, what) {
   const f = await focused(page);
   if (!f || !opener[1](f)) problems.push(`after Escape focus is on ${f ? label(f) : 'nothing'}, not back on ${opener[0]}`);
   return problems;
-}
-
-async function api(page, method, path, body) {
-  return page.evaluate(
-    async ([m, p, b]) => {
-      const init = { method: m, credentials: 'same-origin', headers: { Accept: 'application/json' } };
-      if (b !== undefined) {
-        init.headers['Content-Type'] = 'application/json';
-        init.body = JSON.stringify(b);
-      }
-      const r = await fetch(p, init);
-      let json = null;
-      try {
-        json = await r.json();
-      } catch {
-        /* not JSON */
-      }
-      return { status: r.status, json };
-    },
-    [method, path, body],
-  );
 }
 
 // ---------------------------------------------------------------------------

@@ -25,7 +25,7 @@
 //   CHROMIUM_PATH  browser binary (default /usr/bin/chromium)
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { baseUrlFromEnv, ensureDir, launchUser, screenshotAll, startPublisher, watchErrors } from './lib.mjs';
+import { baseUrlFromEnv, ensureDir, launchUser, pageApi as api, screenshotAll, startPublisher, watchErrors } from './lib.mjs';
 
 const BASE = baseUrlFromEnv();
 const ART = ensureDir(process.env.E2E_ARTIFACTS || fileURLToPath(new URL('./artifacts', import.meta.url)));
@@ -113,26 +113,6 @@ async function newUser(label) {
   watches.push(watchErrors(page, label));
   pages[label] = page;
   return { user: u, page };
-}
-
-async function api(page, method, path, body) {
-  // from inside the page, with its cookies, the way the app calls the API
-  return page.evaluate(
-    async ([m, p, b]) => {
-      const init = { method: m, credentials: 'same-origin', headers: { Accept: 'application/json' } };
-      if (m !== 'GET') init.headers['Content-Type'] = 'application/json';
-      if (b !== undefined) init.body = JSON.stringify(b);
-      const r = await fetch(p, init);
-      let json = null;
-      try {
-        json = await r.json();
-      } catch {
-        /* not JSON */
-      }
-      return { status: r.status, json };
-    },
-    [method, path, body],
-  );
 }
 
 async function userMenu(page) {

@@ -97,6 +97,26 @@ export function watchErrors(page, label) {
   return { errors, network };
 }
 
+/** Calls the API from inside the page, with its cookies, as the app does. */
+export async function pageApi(page, method, path, body) {
+  return page.evaluate(
+    async ([m, p, b]) => {
+      const init = { method: m, credentials: 'same-origin', headers: { Accept: 'application/json' } };
+      if (m !== 'GET') init.headers['Content-Type'] = 'application/json';
+      if (b !== undefined) init.body = JSON.stringify(b);
+      const r = await fetch(p, init);
+      let json = null;
+      try {
+        json = await r.json();
+      } catch {
+        /* not JSON */
+      }
+      return { status: r.status, json };
+    },
+    [method, path, body],
+  );
+}
+
 export function baseUrlFromEnv() {
   const raw = process.env.E2E_BASE_URL || process.env.BASE_URL || 'http://127.0.0.1:8080';
   return raw.replace(/\/+$/, '');
