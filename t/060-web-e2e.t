@@ -37,33 +37,32 @@ my ($ok, $out) = platform('start');
 ok $ok, 'the platform nginx starts' or diag $out;
 
 my $artifacts = "$var/e2e-artifacts";
-my $log = `cd web && E2E_BASE_URL=http://127.0.0.1:$http \\
-    E2E_RTMP_URL=rtmp://127.0.0.1:$rtmp/live \\
-    E2E_ARTIFACTS=$artifacts node e2e/flow.mjs 2>&1`;
-my $rc = $? >> 8;
 
-diag $log;
+# runs one of web/e2e/*.mjs against the platform: (exit code, output)
+sub e2e {
+    my ($script) = @_;
+    my $log = `cd web && E2E_BASE_URL=http://127.0.0.1:$http \\
+        E2E_RTMP_URL=rtmp://127.0.0.1:$rtmp/live \\
+        E2E_ARTIFACTS=$artifacts node e2e/$script 2>&1`;
+    my $rc = $? >> 8;
+    diag $log;
+    return ($rc, $log);
+}
+
+my ($rc, $log) = e2e('flow.mjs');
 is $rc, 0, 'the end-to-end flow passes';
 like $log, qr/^(\d+) passed, 0 failed$/m, 'every step passed';
 
 # every page at desktop and phone width: no crash, no console error
-my $smoke = `cd web && E2E_BASE_URL=http://127.0.0.1:$http \\
-    E2E_ARTIFACTS=$artifacts node e2e/smoke.mjs 2>&1`;
-my $src = $? >> 8;
-
-diag $smoke;
-is $src, 0, 'every page renders at desktop and phone width';
-like $smoke, qr/^(\d+) passed, 0 failed$/m, 'without errors';
+($rc, $log) = e2e('smoke.mjs');
+is $rc, 0, 'every page renders at desktop and phone width';
+like $log, qr/^(\d+) passed, 0 failed$/m, 'without errors';
 
 # keyboard-usable with labelled controls, signed out and signed in
-my $a11y = `cd web && E2E_BASE_URL=http://127.0.0.1:$http \\
-    E2E_RTMP_URL=rtmp://127.0.0.1:$rtmp/live \\
-    E2E_ARTIFACTS=$artifacts node e2e/a11y.mjs 2>&1`;
-my $arc = $? >> 8;
-
-diag $a11y;
-is $arc, 0, 'every page is keyboard-usable with labelled controls';
-like $a11y, qr/^(\d+) passed, 0 failed$/m, 'every keyboard and label check passed';
+($rc, $log) = e2e('a11y.mjs');
+is $rc, 0, 'every page is keyboard-usable with labelled controls';
+like $log, qr/^(\d+) passed, 0 failed$/m,
+    'every keyboard and label check passed';
 
 ($ok, $out) = platform('stop');
 ok $ok, 'the platform nginx stops' or diag $out;
