@@ -37,6 +37,7 @@ function CategoriesTab() {
 }
 
 const TABS: BrowseTab[] = ['live', 'categories'];
+const TAB_NAMES: Record<BrowseTab, string> = { live: 'Live channels', categories: 'Categories' };
 
 export function BrowsePage({ tab }: { tab: BrowseTab }) {
   useTitle('Browse');
@@ -54,32 +55,22 @@ export function BrowsePage({ tab }: { tab: BrowseTab }) {
     <div className="mx-auto max-w-[1600px] p-4 sm:p-6">
       <h1 className="mb-4 text-3xl font-black">Browse</h1>
       <div role="tablist" aria-label="Browse" className="mb-6 flex gap-6 border-b border-line">
-        <Link
-          id="browse-tab-live"
-          to="/browse"
-          search={{ tab: 'live' }}
-          role="tab"
-          aria-selected={tab === 'live'}
-          aria-controls="browse-tabpanel"
-          tabIndex={tab === 'live' ? 0 : -1}
-          className={tabCls(tab === 'live')}
-          onKeyDown={onTabKey}
-        >
-          Live channels
-        </Link>
-        <Link
-          id="browse-tab-categories"
-          to="/browse"
-          search={{ tab: 'categories' }}
-          role="tab"
-          aria-selected={tab === 'categories'}
-          aria-controls="browse-tabpanel"
-          tabIndex={tab === 'categories' ? 0 : -1}
-          className={tabCls(tab === 'categories')}
-          onKeyDown={onTabKey}
-        >
-          Categories
-        </Link>
+        {TABS.map((t) => (
+          <Link
+            key={t}
+            id={`browse-tab-${t}`}
+            to="/browse"
+            search={{ tab: t }}
+            role="tab"
+            aria-selected={tab === t}
+            aria-controls="browse-tabpanel"
+            tabIndex={tab === t ? 0 : -1}
+            className={tabCls(tab === t)}
+            onKeyDown={onTabKey}
+          >
+            {TAB_NAMES[t]}
+          </Link>
+        ))}
       </div>
       <div role="tabpanel" id="browse-tabpanel" aria-labelledby={`browse-tab-${tab}`}>
         {tab === 'categories' ? <CategoriesTab /> : <LiveTab />}
