@@ -38,7 +38,6 @@ typedef struct {
     char                *offset;
     char                *tier;
     char                *key;
-    ngx_uint_t           subscribers;
     const char          *params[11];
 } ngx_http_twitch_channel_t;
 
@@ -78,14 +77,14 @@ static ngx_int_t ngx_http_twitch_channel_stream_key_user(
     ngx_http_twitch_ctx_t *ctx);
 static ngx_int_t ngx_http_twitch_channel_stream_key_done(
     ngx_http_twitch_ctx_t *ctx, PGresult *res, ngx_int_t rc);
-static ngx_int_t ngx_http_twitch_channel_followers(
-    ngx_http_twitch_ctx_t *ctx);
-static ngx_int_t ngx_http_twitch_channel_subscribers(
+static ngx_int_t ngx_http_twitch_channel_people(
     ngx_http_twitch_ctx_t *ctx);
 static ngx_int_t ngx_http_twitch_channel_people_user(
     ngx_http_twitch_ctx_t *ctx);
 static ngx_int_t ngx_http_twitch_channel_people_done(
     ngx_http_twitch_ctx_t *ctx, PGresult *res, ngx_int_t rc);
+static ngx_int_t ngx_http_twitch_channel_signed_in(
+    ngx_http_twitch_ctx_t *ctx, ngx_http_twitch_route_pt next);
 static ngx_http_twitch_channel_t *ngx_http_twitch_channel_data(
     ngx_http_twitch_ctx_t *ctx);
 static ngx_int_t ngx_http_twitch_channel_not_found(
@@ -385,13 +384,13 @@ ngx_http_twitch_route_t  ngx_http_twitch_channels_routes[] = {
 
     { NGX_HTTP_GET|NGX_HTTP_HEAD,
       ngx_string("/api/channels/:name/followers"),
-      ngx_http_twitch_channel_followers,
+      ngx_http_twitch_channel_people,
       0, 0 },
 
     { NGX_HTTP_GET|NGX_HTTP_HEAD,
       ngx_string("/api/channels/:name/subscribers"),
-      ngx_http_twitch_channel_subscribers,
-      0, 0 },
+      ngx_http_twitch_channel_people,
+      0, 1 },
 
     { 0, ngx_null_string, NULL, 0, 0 }
 };
@@ -598,12 +597,8 @@ ngx_http_twitch_channel_get_done(ngx_http_twitch_ctx_t *ctx, PGresult *res,
 static ngx_int_t
 ngx_http_twitch_channel_update(ngx_http_twitch_ctx_t *ctx)
 {
-    if (ngx_http_twitch_channel_data(ctx) == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return ngx_http_twitch_session_user(ctx, 1,
-                                        ngx_http_twitch_channel_update_user);
+    return ngx_http_twitch_channel_signed_in(ctx,
+               ngx_http_twitch_channel_update_user);
 }
 
 
@@ -882,12 +877,8 @@ ngx_http_twitch_channel_update_done(ngx_http_twitch_ctx_t *ctx,
 static ngx_int_t
 ngx_http_twitch_channel_follow(ngx_http_twitch_ctx_t *ctx)
 {
-    if (ngx_http_twitch_channel_data(ctx) == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return ngx_http_twitch_session_user(ctx, 1,
-                                        ngx_http_twitch_channel_follow_user);
+    return ngx_http_twitch_channel_signed_in(ctx,
+               ngx_http_twitch_channel_follow_user);
 }
 
 
@@ -938,12 +929,8 @@ ngx_http_twitch_channel_follow_done(ngx_http_twitch_ctx_t *ctx,
 static ngx_int_t
 ngx_http_twitch_channel_subscribe(ngx_http_twitch_ctx_t *ctx)
 {
-    if (ngx_http_twitch_channel_data(ctx) == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return ngx_http_twitch_session_user(ctx, 1,
-                                     ngx_http_twitch_channel_subscribe_user);
+    return ngx_http_twitch_channel_signed_in(ctx,
+               ngx_http_twitch_channel_subscribe_user);
 }
 
 
@@ -1137,12 +1124,8 @@ ngx_http_twitch_channel_subscribe_done(ngx_http_twitch_ctx_t *ctx,
 static ngx_int_t
 ngx_http_twitch_channel_stream_key(ngx_http_twitch_ctx_t *ctx)
 {
-    if (ngx_http_twitch_channel_data(ctx) == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return ngx_http_twitch_session_user(ctx, 1,
-                                    ngx_http_twitch_channel_stream_key_user);
+    return ngx_http_twitch_channel_signed_in(ctx,
+               ngx_http_twitch_channel_stream_key_user);
 }
 
 
@@ -1230,34 +1213,13 @@ ngx_http_twitch_channel_stream_key_done(ngx_http_twitch_ctx_t *ctx,
 }
 
 
-/* GET /api/channels/:name/followers and /subscribers */
+/* GET /api/channels/:name/followers and /subscribers (route arg: 0, 1) */
 
 static ngx_int_t
-ngx_http_twitch_channel_followers(ngx_http_twitch_ctx_t *ctx)
+ngx_http_twitch_channel_people(ngx_http_twitch_ctx_t *ctx)
 {
-    if (ngx_http_twitch_channel_data(ctx) == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return ngx_http_twitch_session_user(ctx, 1,
-                                        ngx_http_twitch_channel_people_user);
-}
-
-
-static ngx_int_t
-ngx_http_twitch_channel_subscribers(ngx_http_twitch_ctx_t *ctx)
-{
-    ngx_http_twitch_channel_t  *ch;
-
-    ch = ngx_http_twitch_channel_data(ctx);
-    if (ch == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ch->subscribers = 1;
-
-    return ngx_http_twitch_session_user(ctx, 1,
-                                        ngx_http_twitch_channel_people_user);
+    return ngx_http_twitch_channel_signed_in(ctx,
+               ngx_http_twitch_channel_people_user);
 }
 
 
@@ -1285,7 +1247,7 @@ ngx_http_twitch_channel_people_user(ngx_http_twitch_ctx_t *ctx)
     params[3] = ch->limit;
     params[4] = ch->offset;
 
-    stmt = ch->subscribers ? &ngx_http_twitch_channel_subscribers_stmt
+    stmt = ctx->route_arg ? &ngx_http_twitch_channel_subscribers_stmt
                            : &ngx_http_twitch_channel_followers_stmt;
 
     return ngx_http_twitch_api_query(ctx, stmt, params,
@@ -1311,13 +1273,13 @@ ngx_http_twitch_channel_people_done(ngx_http_twitch_ctx_t *ctx,
         ngx_log_error(NGX_LOG_INFO, ctx->request->connection->log, 0,
                       "twitch api: user \"%V\" may not list the %s of "
                       "\"%s\"", &ctx->user->username,
-                      ch->subscribers ? "subscribers" : "followers",
+                      ctx->route_arg ? "subscribers" : "followers",
                       ch->name);
         return ngx_http_twitch_api_error(ctx->request, NGX_HTTP_FORBIDDEN,
                                          "Not authorized");
     }
 
-    if (ch->subscribers) {
+    if (ctx->route_arg) {
         return ngx_http_twitch_listing_send(ctx, "subscribers", res, 1,
                                          ngx_http_twitch_subscriber_fields);
     }
@@ -1343,6 +1305,20 @@ ngx_http_twitch_channel_data(ngx_http_twitch_ctx_t *ctx)
     ctx->data = ch;
 
     return ch;
+}
+
+
+/* the request's state, then next(ctx) once the user is signed in */
+
+static ngx_int_t
+ngx_http_twitch_channel_signed_in(ngx_http_twitch_ctx_t *ctx,
+    ngx_http_twitch_route_pt next)
+{
+    if (ngx_http_twitch_channel_data(ctx) == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_twitch_session_user(ctx, 1, next);
 }
 
 
