@@ -51,6 +51,13 @@ typedef struct {
 } ngx_http_twitch_admin_t;
 
 
+typedef struct {
+    const char                 *param;
+    ngx_http_twitch_pg_stmt_t  *stmt;
+    ngx_http_twitch_api_pg_pt   done;
+} ngx_http_twitch_admin_by_id_t;
+
+
 static ngx_int_t ngx_http_twitch_admin_users(ngx_http_twitch_ctx_t *ctx);
 static ngx_int_t ngx_http_twitch_admin_users_run(ngx_http_twitch_ctx_t *ctx);
 static ngx_int_t ngx_http_twitch_admin_users_done(ngx_http_twitch_ctx_t *ctx,
@@ -64,13 +71,10 @@ static ngx_int_t ngx_http_twitch_admin_suspend_run(
     ngx_http_twitch_ctx_t *ctx);
 static ngx_int_t ngx_http_twitch_admin_suspend_done(
     ngx_http_twitch_ctx_t *ctx, PGresult *res, ngx_int_t rc);
-static ngx_int_t ngx_http_twitch_admin_unsuspend(ngx_http_twitch_ctx_t *ctx);
-static ngx_int_t ngx_http_twitch_admin_unsuspend_run(
-    ngx_http_twitch_ctx_t *ctx);
+static ngx_int_t ngx_http_twitch_admin_by_id(ngx_http_twitch_ctx_t *ctx);
+static ngx_int_t ngx_http_twitch_admin_by_id_run(ngx_http_twitch_ctx_t *ctx);
 static ngx_int_t ngx_http_twitch_admin_unsuspend_done(
     ngx_http_twitch_ctx_t *ctx, PGresult *res, ngx_int_t rc);
-static ngx_int_t ngx_http_twitch_admin_end(ngx_http_twitch_ctx_t *ctx);
-static ngx_int_t ngx_http_twitch_admin_end_run(ngx_http_twitch_ctx_t *ctx);
 static ngx_int_t ngx_http_twitch_admin_end_done(ngx_http_twitch_ctx_t *ctx,
     PGresult *res, ngx_int_t rc);
 static ngx_int_t ngx_http_twitch_admin_published(ngx_http_twitch_ctx_t *ctx,
@@ -223,6 +227,16 @@ static ngx_http_twitch_field_t  ngx_http_twitch_admin_suspend_fields[] = {
 };
 
 
+/* the statements of ngx_http_twitch_admin_by_id(), by route argument */
+
+static ngx_http_twitch_admin_by_id_t  ngx_http_twitch_admin_by_id_routes[] = {
+    { "userId", &ngx_http_twitch_admin_unsuspend_stmt,
+      ngx_http_twitch_admin_unsuspend_done },
+    { "channelId", &ngx_http_twitch_admin_end_stmt,
+      ngx_http_twitch_admin_end_done }
+};
+
+
 ngx_http_twitch_route_t  ngx_http_twitch_admin_routes[] = {
 
     { NGX_HTTP_GET|NGX_HTTP_HEAD,
@@ -242,13 +256,13 @@ ngx_http_twitch_route_t  ngx_http_twitch_admin_routes[] = {
 
     { NGX_HTTP_DELETE,
       ngx_string("/api/admin/users/:userId/suspend"),
-      ngx_http_twitch_admin_unsuspend,
+      ngx_http_twitch_admin_by_id,
       0, 0 },
 
     { NGX_HTTP_POST,
       ngx_string("/api/admin/streams/:channelId/end"),
-      ngx_http_twitch_admin_end,
-      0, 0 },
+      ngx_http_twitch_admin_by_id,
+      0, 1 },
 
     { 0, ngx_null_string, NULL, 0, 0 }
 };
@@ -505,31 +519,6 @@ ngx_http_twitch_admin_suspended(ngx_http_twitch_ctx_t *ctx)
 /* DELETE /api/admin/users/:userId/suspend */
 
 static ngx_int_t
-ngx_http_twitch_admin_unsuspend(ngx_http_twitch_ctx_t *ctx)
-{
-    return ngx_http_twitch_admin_start(ctx, "userId",
-                                       ngx_http_twitch_admin_unsuspend_run);
-}
-
-
-static ngx_int_t
-ngx_http_twitch_admin_unsuspend_run(ngx_http_twitch_ctx_t *ctx)
-{
-    const char               *params[3];
-    ngx_http_twitch_admin_t  *ad = ctx->data;
-
-    params[0] = ad->id;
-    params[1] = (const char *) ctx->user->id.data;
-    params[2] = ad->ip;
-
-    return ngx_http_twitch_api_query(ctx,
-                                     &ngx_http_twitch_admin_unsuspend_stmt,
-                                     params,
-                                     ngx_http_twitch_admin_unsuspend_done);
-}
-
-
-static ngx_int_t
 ngx_http_twitch_admin_unsuspend_done(ngx_http_twitch_ctx_t *ctx,
     PGresult *res, ngx_int_t rc)
 {
@@ -555,30 +544,39 @@ ngx_http_twitch_admin_unsuspend_done(ngx_http_twitch_ctx_t *ctx,
 }
 
 
-/* POST /api/admin/streams/:channelId/end */
+/*
+ * DELETE /api/admin/users/:userId/suspend and POST
+ * /api/admin/streams/:channelId/end: one statement with (the id of the
+ * path, the admin, the admin's address); the route argument picks it
+ */
 
 static ngx_int_t
-ngx_http_twitch_admin_end(ngx_http_twitch_ctx_t *ctx)
+ngx_http_twitch_admin_by_id(ngx_http_twitch_ctx_t *ctx)
 {
-    return ngx_http_twitch_admin_start(ctx, "channelId",
-                                       ngx_http_twitch_admin_end_run);
+    return ngx_http_twitch_admin_start(ctx,
+               ngx_http_twitch_admin_by_id_routes[ctx->route_arg].param,
+               ngx_http_twitch_admin_by_id_run);
 }
 
 
 static ngx_int_t
-ngx_http_twitch_admin_end_run(ngx_http_twitch_ctx_t *ctx)
+ngx_http_twitch_admin_by_id_run(ngx_http_twitch_ctx_t *ctx)
 {
-    const char               *params[3];
-    ngx_http_twitch_admin_t  *ad = ctx->data;
+    const char                     *params[3];
+    ngx_http_twitch_admin_t        *ad = ctx->data;
+    ngx_http_twitch_admin_by_id_t  *by;
+
+    by = &ngx_http_twitch_admin_by_id_routes[ctx->route_arg];
 
     params[0] = ad->id;
     params[1] = (const char *) ctx->user->id.data;
     params[2] = ad->ip;
 
-    return ngx_http_twitch_api_query(ctx, &ngx_http_twitch_admin_end_stmt,
-                                     params, ngx_http_twitch_admin_end_done);
+    return ngx_http_twitch_api_query(ctx, by->stmt, params, by->done);
 }
 
+
+/* POST /api/admin/streams/:channelId/end */
 
 static ngx_int_t
 ngx_http_twitch_admin_end_done(ngx_http_twitch_ctx_t *ctx, PGresult *res,
