@@ -282,7 +282,6 @@ struct ngx_http_twitch_chat_conn_s {
     u_char                          *rlast;
     size_t                           rsize;
     ngx_msec_t                       last_read;
-    ngx_uint_t                       ping_sent;
     ngx_msec_t                       bucket_time;
     ngx_uint_t                       bucket;
     ngx_uint_t                       flood;
@@ -293,6 +292,7 @@ struct ngx_http_twitch_chat_conn_s {
     ngx_http_twitch_chat_out_t      *free_out;
     size_t                           out_bytes;
     size_t                           out_sent;      /* of the first one */
+    ngx_queue_t                      writable;      /* worker->writable */
 
     ngx_event_t                      ping;
     ngx_event_t                      linger;
@@ -305,7 +305,6 @@ struct ngx_http_twitch_chat_conn_s {
     ngx_http_twitch_pg_query_t      *query;
     void                            *modop;
     ngx_queue_t                      id_wait;
-    ngx_uint_t                       id_waiting;
 
     ngx_http_twitch_chat_member_t   *members[NGX_HTTP_TWITCH_CHAT_MAX_ROOMS];
     ngx_uint_t                       nmembers;
@@ -319,6 +318,9 @@ struct ngx_http_twitch_chat_conn_s {
     unsigned                         abort:1;       /* drop at once */
     unsigned                         released:1;
     unsigned                         degraded_sent:1;
+    unsigned                         write_queued:1;
+    unsigned                         ping_sent:1;
+    unsigned                         id_waiting:1;  /* in worker->id_waiters */
 };
 
 
@@ -335,6 +337,10 @@ struct ngx_http_twitch_chat_worker_s {
     ngx_uint_t                       nrooms;
     ngx_queue_t                      conns;
     ngx_uint_t                       nconns;
+
+    /* connections with frames queued in this turn of the event loop */
+    ngx_queue_t                      writable;
+    ngx_event_t                      write_ev;
 
     ngx_uint_t                       redis_up;
     ngx_uint_t                       degraded;
@@ -397,6 +403,7 @@ void ngx_http_twitch_chat_frame_release(ngx_http_twitch_chat_frame_t *f);
 
 ngx_int_t ngx_http_twitch_chat_conn_start(ngx_http_request_t *r,
     ngx_http_twitch_chat_loc_conf_t *conf);
+void ngx_http_twitch_chat_write_all(ngx_event_t *ev);
 ngx_int_t ngx_http_twitch_chat_send(ngx_http_twitch_chat_conn_t *cc,
     ngx_http_twitch_chat_frame_t *f);
 ngx_int_t ngx_http_twitch_chat_send_json(ngx_http_twitch_chat_conn_t *cc,

@@ -22,11 +22,14 @@
  * arrive and freed once it has been handled.
  *
  * Writing: frames are shared, reference-counted buffers; each connection
- * queues references and writes them once per event-loop turn (the write
- * event is posted): send() for one frame, send_chain() for several.  A
- * connection whose queue would grow past twitch_chat_send_queue is
- * dropped: a reader that falls behind never makes the worker buffer
- * without bound.
+ * queues references and writes them once per event-loop turn (one posted
+ * event of the worker goes through the connections with something new
+ * queued) with one send(): several small frames are copied together into
+ * the worker's write buffer first (one send() costs less than a writev()
+ * of the same bytes); send_chain() only when a large frame is among
+ * several.  A connection whose queue would grow past
+ * twitch_chat_send_queue is dropped: a reader that falls behind never
+ * makes the worker buffer without bound.
  *
  * Liveness: a ping after ping_interval of silence; no data at all for
  * another interval closes the connection.
@@ -52,10 +55,12 @@
 #define NGX_HTTP_TWITCH_CHAT_LINGER        2000
 #define NGX_HTTP_TWITCH_CHAT_LINGER_EXIT   1000
 #define NGX_HTTP_TWITCH_CHAT_IOV           16
+#define NGX_HTTP_TWITCH_CHAT_COALESCE      16384
 
 
 static void ngx_http_twitch_chat_read_handler(ngx_event_t *rev);
 static void ngx_http_twitch_chat_write_handler(ngx_event_t *wev);
+static void ngx_http_twitch_chat_write(ngx_http_twitch_chat_conn_t *cc);
 static void ngx_http_twitch_chat_read(ngx_http_twitch_chat_conn_t *cc);
 static ngx_int_t ngx_http_twitch_chat_keep(ngx_http_twitch_chat_conn_t *cc);
 static ngx_int_t ngx_http_twitch_chat_grow(ngx_http_twitch_chat_conn_t *cc);
@@ -73,6 +78,9 @@ static void ngx_http_twitch_chat_linger_handler(ngx_event_t *ev);
 static void ngx_http_twitch_chat_finalize(ngx_http_twitch_chat_conn_t *cc);
 static void ngx_http_twitch_chat_release(ngx_http_twitch_chat_conn_t *cc);
 static void ngx_http_twitch_chat_cleanup(void *data);
+
+
+static u_char  ngx_http_twitch_chat_wbuf[NGX_HTTP_TWITCH_CHAT_COALESCE];
 
 
 ngx_int_t
@@ -541,7 +549,6 @@ ngx_http_twitch_chat_frame_event(ngx_http_twitch_chat_conn_t *cc,
 static void
 ngx_http_twitch_chat_write_handler(ngx_event_t *wev)
 {
-    ngx_int_t                     rc;
     ngx_connection_t             *c;
     ngx_http_request_t           *r;
     ngx_http_twitch_chat_conn_t  *cc;
@@ -549,6 +556,41 @@ ngx_http_twitch_chat_write_handler(ngx_event_t *wev)
     c = wev->data;
     r = c->data;
     cc = ngx_http_get_module_ctx(r, ngx_http_twitch_chat_module);
+
+    ngx_http_twitch_chat_write(cc);
+}
+
+
+/* the worker's posted event: every connection given frames in this turn */
+
+void
+ngx_http_twitch_chat_write_all(ngx_event_t *ev)
+{
+    ngx_queue_t                    *q;
+    ngx_http_twitch_chat_conn_t    *cc;
+    ngx_http_twitch_chat_worker_t  *w;
+
+    w = ev->data;
+
+    while (!ngx_queue_empty(&w->writable)) {
+        q = ngx_queue_head(&w->writable);
+        ngx_queue_remove(q);
+
+        cc = ngx_queue_data(q, ngx_http_twitch_chat_conn_t, writable);
+        cc->write_queued = 0;
+
+        ngx_http_twitch_chat_write(cc);
+    }
+}
+
+
+static void
+ngx_http_twitch_chat_write(ngx_http_twitch_chat_conn_t *cc)
+{
+    ngx_int_t            rc;
+    ngx_connection_t    *c;
+
+    c = cc->connection;
 
     if (cc->abort) {
         ngx_http_twitch_chat_finalize(cc);
@@ -596,6 +638,7 @@ ngx_http_twitch_chat_flush(ngx_http_twitch_chat_conn_t *cc)
 {
     off_t                         sent;
     size_t                        size;
+    u_char                       *data, *p;
     ssize_t                       k;
     ngx_uint_t                    n;
     ngx_buf_t                     b[NGX_HTTP_TWITCH_CHAT_IOV];
@@ -630,12 +673,30 @@ ngx_http_twitch_chat_flush(ngx_http_twitch_chat_conn_t *cc)
     while (cc->out != NULL) {
 
         o = cc->out;
+        data = o->frame->data + cc->out_sent;
+        size = o->frame->len - cc->out_sent;
 
-        if (o->next == NULL) {
-            /* one frame, the usual case: send(2) costs less than writev(2) */
+        if (o->next == NULL
+            || size + o->next->frame->len <= NGX_HTTP_TWITCH_CHAT_COALESCE)
+        {
+            if (o->next != NULL) {
+                /* several small frames, the busy case: one buffer */
 
-            size = o->frame->len - cc->out_sent;
-            k = c->send(c, o->frame->data + cc->out_sent, size);
+                p = ngx_cpymem(ngx_http_twitch_chat_wbuf, data, size);
+
+                for (o = o->next;
+                     o != NULL
+                     && size + o->frame->len <= NGX_HTTP_TWITCH_CHAT_COALESCE;
+                     o = o->next)
+                {
+                    p = ngx_cpymem(p, o->frame->data, o->frame->len);
+                    size += o->frame->len;
+                }
+
+                data = ngx_http_twitch_chat_wbuf;
+            }
+
+            k = c->send(c, data, size);
 
             if (k == NGX_ERROR) {
                 c->error = 1;
@@ -659,6 +720,8 @@ ngx_http_twitch_chat_flush(ngx_http_twitch_chat_conn_t *cc)
 
             continue;
         }
+
+        /* a large frame among several */
 
         n = 0;
 
@@ -779,7 +842,8 @@ static void
 ngx_http_twitch_chat_enqueue(ngx_http_twitch_chat_conn_t *cc,
     ngx_http_twitch_chat_frame_t *f)
 {
-    ngx_http_twitch_chat_out_t  *o;
+    ngx_http_twitch_chat_out_t     *o;
+    ngx_http_twitch_chat_worker_t  *w;
 
     o = cc->free_out;
 
@@ -804,8 +868,15 @@ ngx_http_twitch_chat_enqueue(ngx_http_twitch_chat_conn_t *cc,
     cc->out_last = &o->next;
     cc->out_bytes += f->len;
 
-    if (!cc->connection->write->posted) {
-        ngx_post_event(cc->connection->write, &ngx_posted_events);
+    if (!cc->write_queued) {
+        w = cc->worker;
+
+        cc->write_queued = 1;
+        ngx_queue_insert_tail(&w->writable, &cc->writable);
+
+        if (!w->write_ev.posted) {
+            ngx_post_event(&w->write_ev, &ngx_posted_events);
+        }
     }
 }
 
@@ -1092,6 +1163,11 @@ ngx_http_twitch_chat_release(ngx_http_twitch_chat_conn_t *cc)
     }
 
     ngx_http_twitch_chat_leave_all(cc);
+
+    if (cc->write_queued) {
+        cc->write_queued = 0;
+        ngx_queue_remove(&cc->writable);
+    }
 
     while (cc->out != NULL) {
         o = cc->out;

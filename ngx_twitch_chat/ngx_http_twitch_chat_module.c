@@ -488,6 +488,11 @@ ngx_http_twitch_chat_init_process(ngx_cycle_t *cycle)
     }
 
     ngx_queue_init(&w->conns);
+    ngx_queue_init(&w->writable);
+
+    w->write_ev.handler = ngx_http_twitch_chat_write_all;
+    w->write_ev.data = w;
+    w->write_ev.log = w->log;
 
     ngx_http_twitch_chat_relay_start(w);
     ngx_http_twitch_chat_rooms_init(w);
