@@ -25,6 +25,7 @@
 #include <ngx_sha1.h>
 
 #include "ngx_http_twitch_chat.h"
+#include "ngx_http_twitch_api.h"
 
 
 #define NGX_HTTP_TWITCH_WS_GUID  "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -64,8 +65,6 @@ static ngx_uint_t ngx_http_twitch_chat_ws_token(ngx_str_t *value,
     const char *token);
 static ngx_uint_t ngx_http_twitch_chat_ws_origin(ngx_http_request_t *r,
     ngx_http_twitch_chat_loc_conf_t *conf, ngx_str_t *origin);
-static ngx_int_t ngx_http_twitch_chat_ws_add_header(ngx_http_request_t *r,
-    const char *name, u_char *value, size_t len);
 static ngx_int_t ngx_http_twitch_chat_ws_frame_start(
     ngx_http_twitch_chat_ws_parser_t *p);
 static ngx_int_t ngx_http_twitch_chat_ws_frame_end(
@@ -169,11 +168,10 @@ ngx_http_twitch_chat_ws_handshake(ngx_http_request_t *r,
     r->keepalive = 0;
     r->lingering_close = 0;
 
-    if (ngx_http_twitch_chat_ws_add_header(r, "Upgrade",
-                                           (u_char *) "websocket", 9)
+    if (ngx_http_twitch_api_header(r, "Upgrade", (u_char *) "websocket", 9)
         != NGX_OK
-        || ngx_http_twitch_chat_ws_add_header(r, "Sec-WebSocket-Accept",
-                                              accept.data, accept.len)
+        || ngx_http_twitch_api_header(r, "Sec-WebSocket-Accept",
+                                      accept.data, accept.len)
            != NGX_OK)
     {
         return NGX_ERROR;
@@ -204,19 +202,18 @@ ngx_http_twitch_chat_ws_refuse(ngx_http_request_t *r, ngx_int_t reason)
                   "chat: handshake refused with %ui: %s", status, msg);
 
     if (reason == NGX_HTTP_TWITCH_WS_NOT_GET
-        && ngx_http_twitch_chat_ws_add_header(r, "Allow",
-                                              (u_char *) "GET", 3)
+        && ngx_http_twitch_api_header(r, "Allow", (u_char *) "GET", 3)
            != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     if (status == 426
-        && (ngx_http_twitch_chat_ws_add_header(r, "Upgrade",
-                                               (u_char *) "websocket", 9)
+        && (ngx_http_twitch_api_header(r, "Upgrade",
+                                       (u_char *) "websocket", 9)
             != NGX_OK
-            || ngx_http_twitch_chat_ws_add_header(r, "Sec-WebSocket-Version",
-                                                  (u_char *) "13", 2)
+            || ngx_http_twitch_api_header(r, "Sec-WebSocket-Version",
+                                          (u_char *) "13", 2)
                != NGX_OK))
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -265,27 +262,6 @@ ngx_http_twitch_chat_ws_refuse(ngx_http_request_t *r, ngx_int_t reason)
     }
 
     return ngx_http_output_filter(r, &out);
-}
-
-
-static ngx_int_t
-ngx_http_twitch_chat_ws_add_header(ngx_http_request_t *r, const char *name,
-    u_char *value, size_t len)
-{
-    ngx_table_elt_t  *h;
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    h->hash = 1;
-    h->key.data = (u_char *) name;
-    h->key.len = ngx_strlen(name);
-    h->value.data = value;
-    h->value.len = len;
-
-    return NGX_OK;
 }
 
 
