@@ -101,7 +101,14 @@ static ngx_int_t ngx_http_twitch_rtmp_field(ngx_http_request_t *r,
     ngx_str_t *form, const char *name, ngx_str_t *value);
 static ngx_int_t ngx_http_twitch_rtmp_dispatch(
     ngx_http_twitch_rtmp_ctx_t *ctx);
-static ngx_uint_t ngx_http_twitch_rtmp_valid_key(ngx_str_t *name);
+static ngx_uint_t ngx_http_twitch_rtmp_valid(ngx_str_t *name, size_t min,
+    size_t max, ngx_uint_t dash);
+
+#define ngx_http_twitch_rtmp_valid_key(name)                                 \
+    ngx_http_twitch_rtmp_valid(name, 32, 128, 1)
+#define ngx_http_twitch_rtmp_valid_name(name)                                \
+    ngx_http_twitch_rtmp_valid(name, 3, 25, 0)
+
 static ngx_int_t ngx_http_twitch_rtmp_session(
     ngx_http_twitch_rtmp_ctx_t *ctx);
 static ngx_int_t ngx_http_twitch_rtmp_publish(
@@ -112,7 +119,6 @@ static void ngx_http_twitch_rtmp_publish_claimed(void *data,
     redisReply *reply);
 static void ngx_http_twitch_rtmp_publish_live(void *data, PGresult *res,
     ngx_int_t rc);
-static ngx_uint_t ngx_http_twitch_rtmp_valid_name(ngx_str_t *name);
 static ngx_int_t ngx_http_twitch_rtmp_update(
     ngx_http_twitch_rtmp_ctx_t *ctx);
 static void ngx_http_twitch_rtmp_update_done(void *data, PGresult *res,
@@ -581,15 +587,19 @@ ngx_http_twitch_rtmp_dispatch(ngx_http_twitch_rtmp_ctx_t *ctx)
 }
 
 
-/* stream keys are [A-Za-z0-9_-]{32,128} (channels_stream_key_format) */
+/*
+ * stream keys are [A-Za-z0-9_-]{32,128} (channels_stream_key_format),
+ * channel names [A-Za-z0-9_]{3,25} (channels_name_format)
+ */
 
 static ngx_uint_t
-ngx_http_twitch_rtmp_valid_key(ngx_str_t *name)
+ngx_http_twitch_rtmp_valid(ngx_str_t *name, size_t min, size_t max,
+    ngx_uint_t dash)
 {
     size_t   i;
     u_char   c;
 
-    if (name->len < 32 || name->len > 128) {
+    if (name->len < min || name->len > max) {
         return 0;
     }
 
@@ -597,7 +607,7 @@ ngx_http_twitch_rtmp_valid_key(ngx_str_t *name)
         c = name->data[i];
 
         if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-              || (c >= '0' && c <= '9') || c == '_' || c == '-'))
+              || (c >= '0' && c <= '9') || c == '_' || (dash && c == '-')))
         {
             return 0;
         }
@@ -1002,32 +1012,6 @@ ngx_http_twitch_rtmp_played(ngx_str_t *channel)
         ngx_del_timer(&ctx->wait);
         ngx_add_timer(&ctx->wait, NGX_HTTP_TWITCH_RTMP_PLAY_LAG);
     }
-}
-
-
-/* channel names are [A-Za-z0-9_]{3,25} (channels_name_format) */
-
-static ngx_uint_t
-ngx_http_twitch_rtmp_valid_name(ngx_str_t *name)
-{
-    size_t   i;
-    u_char   c;
-
-    if (name->len < 3 || name->len > 25) {
-        return 0;
-    }
-
-    for (i = 0; i < name->len; i++) {
-        c = name->data[i];
-
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-              || (c >= '0' && c <= '9') || c == '_'))
-        {
-            return 0;
-        }
-    }
-
-    return 1;
 }
 
 
